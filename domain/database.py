@@ -1,0 +1,100 @@
+"""Database engines and transactions that behave the same on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+
+class AppPostgresEngine(PostgresEngine):
+    """Uses the pool only from the event loop that created it.
+
+    The in-process job worker runs its queries in its own loop; asyncpg pools
+    are bound to one loop, so other loops get a fresh connection instead.
+    """
+
+    @property
+    def pool(self):
+        pool = self.__dict__.get("_app_pool")
+        if pool is None:
+            return None
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return None
+        return pool if getattr(pool, "_loop", loop) is loop else None
+
+    @pool.setter
+    def pool(self, value):
+        self.__dict__["_app_pool"] = value
+
+    async def close_connection_pool(self) -> None:
+        pool = self.__dict__.get("_app_pool")
+        if pool is not None:
+            await pool.close()
+            self.__dict__["_app_pool"] = None
+
+
+def engine_for_url(url: str) -> Engine:
+    parts = urlsplit(url)
+    if parts.scheme in ("postgres", "postgresql"):
+        return AppPostgresEngine(
+            config={
+                "host": parts.hostname or "127.0.0.1",
+                "port": parts.port or 5432,
+                "user": unquote(parts.username or "postgres"),
+                "password": unquote(parts.password or "") or None,
+                "database": parts.path.lstrip("/") or "postgres",
+            }
+        )
+    path = url.split("sqlite:///", 1)[1] if url.startswith("sqlite:///") else "var/app.sqlite3"
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return SQLiteEngine(path=path, timeout=30)
+
+
+def db() -> Engine:
+    from piccolo.engine.finder import engine_finder
+
+    engine = engine_finder()
+    assert engine is not None, "piccolo_conf.py not found"
+    return engine
+
+
+def is_sqlite() -> bool:
+    return isinstance(db(), SQLiteEngine)
+
+
+def transaction():
+    """A write transaction; on SQLite it takes the write lock at once (BEGIN IMMEDIATE)
+    so that concurrent writers wait instead of failing with "database is locked"."""
+    engine = db()
+    if isinstance(engine, SQLiteEngine):
+        return engine.transaction(transaction_type=TransactionType.immediate)
+    return engine.transaction()
+
+
+async def prepare_engine() -> None:
+    """Once per process: WAL for SQLite (readers don't block the writer)."""
+    engine = db()
+    if isinstance(engine, SQLiteEngine):
+        await engine.run_ddl("PRAGMA journal_mode=WAL;")
+
+
+async def start_pool() -> None:
+    engine = db()
+    if isinstance(engine, PostgresEngine):
+        with contextlib.suppress(Exception):
+            await engine.close_connection_pool()
+        await engine.start_connection_pool(min_size=1, max_size=10)
+
+
+async def close_pool() -> None:
+    engine = db()
+    if isinstance(engine, PostgresEngine):
+        await engine.close_connection_pool()
