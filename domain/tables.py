@@ -2,6 +2,8 @@
 
 from piccolo.columns import (
     Boolean,
+    Bytea,
+    Date,
     ForeignKey,
     Integer,
     Text,
@@ -54,10 +56,101 @@ class Vendor(Table):
 
 
 class Catalog(Table):
+    """A producer's offer in a group. In a market: variable orders. In an AMAP, a contract:
+    `fixed` (the same basket at every distribution of the period) or `variable`."""
+
     group = ForeignKey(Group, null=False)
     vendor = ForeignKey(Vendor, null=False)
     name = Varchar(length=120)
     coordinator = ForeignKey(User, null=True, default=None)
+    kind = Varchar(length=20, default="variable")  # variable | fixed
+    starts_on = Date(null=True, default=None)
+    ends_on = Date(null=True, default=None)
+    description = Text(default="")
+
+
+class Place(Table):
+    group = ForeignKey(Group, null=False)
+    name = Varchar(length=120)
+    address = Text(default="")
+
+
+class Distribution(Table):
+    group = ForeignKey(Group, null=False)
+    place = ForeignKey(Place, null=False)
+    starts_at = Timestamptz()
+    ends_at = Timestamptz()
+    orders_open_at = Timestamptz()
+    orders_close_at = Timestamptz()
+    cancelled_at = Timestamptz(null=True, default=None)
+
+
+class CatalogDistribution(Table):
+    """Which catalogs deliver at a distribution; unique (catalog, distribution) by index."""
+
+    catalog = ForeignKey(Catalog, null=False)
+    distribution = ForeignKey(Distribution, null=False)
+
+
+class Product(Table):
+    catalog = ForeignKey(Catalog, null=False)
+    name = Varchar(length=150)  # weights and volumes are in the name: "Farine 1KG"
+    unit = Varchar(length=30, default="pièce")
+    price_cents = Integer()
+    vat_rate = Integer(default=550)  # in hundredths of a percent: 550 = 5.5 %
+    stock = Integer(null=True, default=None)  # None: unlimited
+    max_per_order = Integer(null=True, default=None)
+    reference = Varchar(length=64, default="")  # barcode
+    active = Boolean(default=True)
+    photo = Bytea(null=True, default=None)  # a small JPEG, resized server-side
+    photo_version = Varchar(length=16, default="")
+    position = Integer(default=0)
+
+
+class Order(Table, tablename="member_order"):
+    """A member's order for one distribution: all their lines. `draft` until validated."""
+
+    user = ForeignKey(User, null=False)
+    distribution = ForeignKey(Distribution, null=False)
+    state = Varchar(length=20, default="draft")  # draft | validated
+    validated_at = Timestamptz(null=True, default=None)
+    updated_at = Timestamptz(default=TimestamptzNow())
+    total_cents = Integer(default=0)
+
+
+class OrderLine(Table):
+    order = ForeignKey(Order, null=False)
+    product = ForeignKey(Product, null=False)
+    quantity = Integer(default=0)
+    unit_price_cents = Integer()
+    subscription = ForeignKey("Subscription", null=True, default=None)
+
+
+class Subscription(Table):
+    """A member's commitment to an AMAP contract over a period."""
+
+    user = ForeignKey(User, null=False)
+    catalog = ForeignKey(Catalog, null=False)
+    starts_on = Date()
+    ends_on = Date()
+    ended_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class SubscriptionLine(Table):
+    """The basket of a fixed contract: the same at every distribution of the period."""
+
+    subscription = ForeignKey(Subscription, null=False)
+    product = ForeignKey(Product, null=False)
+    quantity = Integer()
+
+
+class RequestKey(Table):
+    """Idempotency keys of submitted forms: a replayed submission is applied once."""
+
+    key = Varchar(length=64, unique=True)
+    user = ForeignKey(User, null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
 
 
 class AccountToken(Table):
@@ -95,3 +188,4 @@ class OutboxMail(Table):
     created_at = Timestamptz(default=TimestamptzNow())
     claimed_at = Timestamptz(null=True, default=None)
     sent_at = Timestamptz(null=True, default=None)
+    send_after = Timestamptz(null=True, default=None)  # grouped mails wait until then

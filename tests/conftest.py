@@ -7,6 +7,7 @@ The engine must be chosen before piccolo_conf is imported, hence the work at imp
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import shutil
 import tempfile
@@ -46,16 +47,14 @@ async def _pg_admin(sql: str) -> None:
         await conn.close()
 
 
-TABLES_IN_DELETE_ORDER = [
-    "outbox_mail",
-    "login_failure",
-    "account_token",
-    "catalog",
-    "vendor",
-    "membership",
-    "app_group",
-    "app_user",
-]
+@functools.cache
+def tables_in_delete_order() -> list[str]:
+    """Every table of domain.tables, children before parents."""
+    from piccolo.conf.apps import Finder
+    from piccolo.table import sort_table_classes
+
+    tables = sort_table_classes(Finder().get_table_classes())
+    return [table._meta.tablename for table in reversed(tables)]
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -81,10 +80,10 @@ async def clean_tables(database):
     engine = db()
     if ENGINE == "postgres":
         await engine.run_ddl(
-            f"TRUNCATE {', '.join(TABLES_IN_DELETE_ORDER)} RESTART IDENTITY CASCADE"
+            f"TRUNCATE {', '.join(tables_in_delete_order())} RESTART IDENTITY CASCADE"
         )
     else:
-        for table in TABLES_IN_DELETE_ORDER:
+        for table in tables_in_delete_order():
             await engine.run_ddl(f"DELETE FROM {table}")  # noqa: S608 - fixed names
     yield
 
