@@ -115,3 +115,53 @@ async def due_ids(older_than: timedelta = timedelta(seconds=30), limit: int = 50
         .limit(limit)
     )
     return [row["id"] for row in rows]
+
+
+async def queue_grouped(
+    *,
+    key_prefix: str,
+    kind: str,
+    to: str,
+    template: str,
+    context: dict,
+    send_after: datetime,
+    instance: str = "main",
+) -> int | None:
+    """A mail that stands for a burst of changes (an order recap): while one is still
+    waiting, it is rewritten and pushed back; once it is taken, the next change starts a
+    new one. Returns the id of the row to (re)enqueue."""
+    import secrets
+
+    subject, text, html = render(template, context)
+    rows = (
+        await OutboxMail.update(
+            {
+                OutboxMail.to_addr: to,
+                OutboxMail.subject: subject,
+                OutboxMail.body_text: text,
+                OutboxMail.body_html: html,
+                OutboxMail.send_after: send_after,
+            }
+        )
+        .where(
+            OutboxMail.key.like(f"{key_prefix}:%")
+            & (OutboxMail.state == "pending")
+            & (OutboxMail.kind == kind)
+        )
+        .returning(OutboxMail.id)
+    )
+    if rows:
+        return rows[0]["id"]
+    rows = await OutboxMail.insert(
+        OutboxMail(
+            key=f"{key_prefix}:{secrets.token_hex(8)}",
+            kind=kind,
+            instance=instance,
+            to_addr=to,
+            subject=subject,
+            body_text=text,
+            body_html=html,
+            send_after=send_after,
+        )
+    ).returning(OutboxMail.id)
+    return rows[0]["id"]
