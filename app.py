@@ -29,8 +29,9 @@ from litestar.stores.file import FileStore
 from litestar.template.config import TemplateConfig
 
 from domain import database
+from domain.ordering import euros
 from domain.settings import Settings, SettingsError, load_settings
-from web import accounts, groups, health
+from web import accounts, groups, health, ordering
 from web.access import Policy, login_url, policy, policy_guard
 from web.observability import RequestLogMiddleware, configure_logging
 from web.routing import InstanceMiddleware
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     def configure_templates(engine: JinjaTemplateEngine) -> None:
         engine.engine.globals["static"] = static_url
+        engine.engine.filters["euros"] = euros
         engine.engine.globals["settings"] = settings
 
     @contextlib.asynccontextmanager
@@ -135,6 +137,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *accounts.handlers,
             *groups.handlers,
             *health.handlers,
+            *ordering.handlers,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -15,7 +16,13 @@ from domain import outbox
 from domain.database import transaction
 from domain.tables import AccountToken, LoginFailure, User
 
-_hasher = PasswordHasher()
+# ARGON2_FAST=1 (tests only) keeps argon2 but with low cost, so suites that create
+# hundreds of accounts stay quick; production uses the library's recommended cost.
+_hasher = (
+    PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    if os.environ.get("ARGON2_FAST") == "1"
+    else PasswordHasher()
+)
 # Verifying against this keeps the time of a login with an unknown e-mail the same.
 _DUMMY_HASH = _hasher.hash("pas-un-vrai-mot-de-passe")
 

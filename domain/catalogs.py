@@ -77,9 +77,13 @@ async def save_vendor(
     name = name.strip()
     if not name:
         errors["name"] = "Indiquez le nom du producteur."
+    elif len(name) > 120:
+        errors["name"] = "Le nom ne doit pas dépasser 120 caractères."
     email = normalize_email(email)
-    if email and not EMAIL_RE.match(email):
+    if email and (len(email) > 254 or not EMAIL_RE.match(email)):
         errors["email"] = "Cette adresse e-mail n'est pas valide."
+    if len(phone.strip()) > 40:
+        errors["phone"] = "Le numéro ne doit pas dépasser 40 caractères."
     user_id = None
     login_email = normalize_email(login_email)
     if login_email:
@@ -116,6 +120,7 @@ def catalogs_query(group_id: int):
         Catalog.select(
             *Catalog.all_columns(),
             Catalog.vendor.name.as_alias("vendor_name"),
+            Catalog.vendor.user.as_alias("vendor_user"),
             Catalog.coordinator.first_name.as_alias("coordinator_first_name"),
             Catalog.coordinator.last_name.as_alias("coordinator_last_name"),
         )
@@ -151,6 +156,8 @@ async def save_catalog(
     name = name.strip()
     if not name:
         errors["name"] = "Indiquez le nom du catalogue."
+    elif len(name) > 120:
+        errors["name"] = "Le nom ne doit pas dépasser 120 caractères."
     vid = int(vendor_id) if vendor_id.isdigit() else None
     if vid is None or not await Vendor.exists().where(
         (Vendor.id == vid) & (Vendor.group == group_id)
@@ -197,6 +204,23 @@ async def save_catalog(
     return await catalog(group_id, catalog_id)
 
 
+async def coordinator_choices(group_id: int) -> list[dict]:
+    """The group's members, who may coordinate a catalog."""
+    from domain.tables import Membership
+
+    return (
+        await Membership.select(
+            Membership.user.id.as_alias("id"),
+            Membership.user.first_name.as_alias("first_name"),
+            Membership.user.last_name.as_alias("last_name"),
+            Membership.user.email.as_alias("email"),
+        )
+        .where(Membership.group == group_id)
+        .order_by(Membership.user.last_name)
+        .order_by(Membership.user.first_name)
+    )
+
+
 async def delivery_ids(catalog_id: int) -> set[int]:
     rows = await CatalogDistribution.select(CatalogDistribution.distribution).where(
         CatalogDistribution.catalog == catalog_id
@@ -204,8 +228,18 @@ async def delivery_ids(catalog_id: int) -> set[int]:
     return {row["distribution"] for row in rows}
 
 
-async def set_deliveries(group_id: int, catalog_id: int, distribution_ids: list[int]) -> None:
-    """Which distributions the catalog delivers at (only this group's)."""
+async def set_deliveries(
+    group_id: int,
+    catalog_id: int,
+    distribution_ids: list[int],
+    *,
+    among: list[int] | None = None,
+) -> None:
+    """Which distributions the catalog delivers at (only this group's).
+
+    `among`: the distributions the form offered (the coming ones); deliveries at any
+    other distribution (past ones, with their orders) are kept as they are.
+    """
     valid = {
         row["id"]
         for row in await Distribution.select(Distribution.id).where(
@@ -214,6 +248,9 @@ async def set_deliveries(group_id: int, catalog_id: int, distribution_ids: list[
     }
     async with transaction():
         current = await delivery_ids(catalog_id)
+        if among is not None:
+            offered = set(among)
+            valid = (valid & offered) | (current - offered)
         removed = current - valid
         if removed:
             await CatalogDistribution.delete().where(

@@ -84,15 +84,21 @@ async def places_of(group_id: int) -> list[dict]:
     return await Place.select().where(Place.group == group_id).order_by(Place.name)
 
 
+async def place(group_id: int, place_id: int) -> dict | None:
+    return await Place.select().where((Place.id == place_id) & (Place.group == group_id)).first()
+
+
 async def save_place(group_id: int, name: str, address: str, place_id: int | None = None) -> dict:
     name = name.strip()
     if not name:
         raise FieldErrors({"name": "Indiquez le nom du lieu."})
+    if len(name) > 120:
+        raise FieldErrors({"name": "Le nom ne doit pas dépasser 120 caractères."})
     if place_id:
         await Place.update({Place.name: name, Place.address: address.strip()}).where(
             (Place.id == place_id) & (Place.group == group_id)
         )
-        return await Place.select().where(Place.id == place_id).first()
+        return await place(group_id, place_id)
     rows = await Place.insert(Place(group=group_id, name=name, address=address.strip())).returning(
         *Place.all_columns()
     )

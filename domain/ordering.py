@@ -539,7 +539,8 @@ async def order_lines(order_id: int) -> list[dict]:
 
 
 def euros(cents: int) -> str:
-    return f"{cents / 100:,.2f} €".replace(",", "\u202f").replace(".", ",")
+    """1234567 -> '12 345,67 €' (narrow no-break space for thousands, no-break before €)."""
+    return f"{cents / 100:,.2f}".replace(",", "\u202f").replace(".", ",") + "\u00a0€"
 
 
 async def _queue_recap(order_id: int, user_id: int, dist: dict, ctx) -> list[int]:

@@ -76,13 +76,28 @@ async def claim(mail_id: int) -> dict | None:
         .where(
             (OutboxMail.id == mail_id)
             & (
-                (OutboxMail.state == "pending")
+                (
+                    (OutboxMail.state == "pending")
+                    & (OutboxMail.send_after.is_null() | (OutboxMail.send_after <= now))
+                )
                 | ((OutboxMail.state == "sending") & (OutboxMail.claimed_at < now - STALE_CLAIM))
             )
         )
         .returning(*OutboxMail.all_columns())
     )
     return rows[0] if rows else None
+
+
+async def waiting_until(mail_id: int) -> datetime | None:
+    """When a pending mail that must wait (a grouped recap) may go; None if it need not wait."""
+    row = (
+        await OutboxMail.select(OutboxMail.send_after)
+        .where((OutboxMail.id == mail_id) & (OutboxMail.state == "pending"))
+        .first()
+    )
+    if row and row["send_after"] and row["send_after"] > _now():
+        return row["send_after"]
+    return None
 
 
 async def mark_sent(mail_id: int) -> None:
@@ -108,7 +123,11 @@ async def due_ids(older_than: timedelta = timedelta(seconds=30), limit: int = 50
     rows = (
         await OutboxMail.select(OutboxMail.id)
         .where(
-            ((OutboxMail.state == "pending") & (OutboxMail.created_at < now - older_than))
+            (
+                (OutboxMail.state == "pending")
+                & (OutboxMail.created_at < now - older_than)
+                & (OutboxMail.send_after.is_null() | (OutboxMail.send_after <= now))
+            )
             | ((OutboxMail.state == "sending") & (OutboxMail.claimed_at < now - STALE_CLAIM))
         )
         .order_by(OutboxMail.id)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+from datetime import UTC, datetime
 
 import dramatiq
 
@@ -49,15 +51,28 @@ async def deliver(mail_id: int) -> str:
     """Returns what happened: sent, skipped (someone else has it or it is done), failed."""
     row = await outbox.claim(mail_id)
     if row is None:
+        until = await outbox.waiting_until(mail_id)
+        if until is not None:
+            # A grouped mail (order recap): come back when the burst of changes is over.
+            delay = (until - datetime.now(UTC)).total_seconds()
+            send_mail.send_with_options(args=(mail_id,), delay=int(max(delay, 0.1) * 1000) + 50)
+            return "delayed"
         return "skipped"
     try:
-        send(_outgoing(row), _transport())
+        # Blocking SMTP in a thread: the AsyncIO middleware runs every async actor
+        # of the process on one event loop, which a slow server must not stall.
+        await asyncio.to_thread(send, _outgoing(row), _transport())
     except SendError as error:
         state = await outbox.release(mail_id, str(error), permanent=error.permanent)
         log.warning("mail %s not sent (%s): %s", mail_id, state, error)
         if state == "pending":
             raise RetryLater(str(error)) from error
         return "failed"
+    except Exception as error:
+        # A bug or a bad row: don't leave it 'sending' until the stale-claim sweep;
+        # release it so retries count towards MAX_ATTEMPTS, then let dramatiq retry.
+        await outbox.release(mail_id, f"{type(error).__name__}: {error}", permanent=False)
+        raise
     await outbox.mark_sent(mail_id)
     log.info("mail %s sent to %s", mail_id, row["to_addr"])
     return "sent"

@@ -31,6 +31,7 @@ os.environ.pop("INSTANCES", None)
 os.environ["BASE_URL"] = "http://localhost"
 os.environ["SECRET_KEY"] = "test-secret-key-0123456789abcdef"
 os.environ["LOG_LEVEL"] = "WARNING"
+os.environ["ARGON2_FAST"] = "1"
 if ENGINE == "postgres":
     os.environ["DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:5432/{PG_NAME}"
 else:

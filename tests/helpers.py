@@ -55,3 +55,90 @@ def link_in(text: str, path_prefix: str) -> str:
     match = re.search(rf"https?://[^\s\"<>]*{re.escape(path_prefix)}[^\s\"<>]*", text)
     assert match, f"aucun lien {path_prefix} dans : {text}"
     return match.group(0)
+
+
+async def make_distribution_world(
+    admin_id: int,
+    *,
+    kind: str = "market",
+    registration: str = "open",
+    products: int = 3,
+    stock: int | None = None,
+    opens_in_hours: float = -1,
+    closes_in_hours: float = 48,
+    name: str = "Marché Test",
+) -> dict:
+    """A group with a producer, a catalog delivering at one distribution and products."""
+    from datetime import UTC, date, datetime, timedelta
+
+    from domain.tables import (
+        Catalog,
+        CatalogDistribution,
+        Distribution,
+        Place,
+        Product,
+        Vendor,
+    )
+
+    group = await make_group(admin_id, name, kind)
+    if registration != "open":
+        from domain.groups import update_settings
+
+        group = await update_settings(
+            group["id"], name=name, kind=kind, registration=registration, description=""
+        )
+    now = datetime.now(UTC)
+    place = (await Place.insert(Place(group=group["id"], name="Halle")).returning(Place.id))[0]
+    starts = now + timedelta(hours=closes_in_hours + 24)
+    dist = (
+        await Distribution.insert(
+            Distribution(
+                group=group["id"],
+                place=place["id"],
+                starts_at=starts,
+                ends_at=starts + timedelta(hours=2),
+                orders_open_at=now + timedelta(hours=opens_in_hours),
+                orders_close_at=now + timedelta(hours=closes_in_hours),
+            )
+        ).returning(Distribution.id)
+    )[0]["id"]
+    vendor = (
+        await Vendor.insert(Vendor(group=group["id"], name="Ferme du Test")).returning(Vendor.id)
+    )[0]["id"]
+    catalog = (
+        await Catalog.insert(
+            Catalog(
+                group=group["id"],
+                vendor=vendor,
+                name="Légumes",
+                kind="variable",
+                starts_on=date.today() - timedelta(days=30),
+                ends_on=date.today() + timedelta(days=365),
+            )
+        ).returning(Catalog.id)
+    )[0]["id"]
+    await CatalogDistribution.insert(CatalogDistribution(catalog=catalog, distribution=dist))
+    product_ids = []
+    for start in range(0, products, 500):
+        rows = await Product.insert(
+            *[
+                Product(
+                    catalog=catalog,
+                    name=f"Produit {i:03d}",
+                    unit="kg",
+                    price_cents=150 + i,
+                    stock=stock,
+                    position=i,
+                )
+                for i in range(start, min(products, start + 500))
+            ]
+        ).returning(Product.id)
+        product_ids += [row["id"] for row in rows]
+    return {
+        "group": group,
+        "distribution": dist,
+        "catalog": catalog,
+        "vendor": vendor,
+        "products": product_ids,
+        "url": f"/g/{group['slug']}/commandes/{dist}",
+    }

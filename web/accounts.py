@@ -57,9 +57,11 @@ def client_address(request: Request) -> str:
 
 
 def log_in(request: Request, user_id: int) -> None:
-    # A fresh session at login: a session id known before login is worth nothing after.
+    """A fresh session at login (a session id known before is worth nothing after);
+    only a visitor's baskets are carried over, so that they can validate them."""
+    kept = {k: v for k, v in (request.session or {}).items() if k.startswith("basket:")}
     request.clear_session()
-    request.set_session({"user_id": user_id})
+    request.set_session({**kept, "user_id": user_id})
 
 
 @get("/inscription", opt=policy(Policy.ANONYMOUS), name="signup")

@@ -90,12 +90,14 @@ async def create_group(request: Request, data: Annotated[GroupForm, Form]) -> ob
 
 @get("/g/{slug:str}", opt=policy(Policy.GROUP_PUBLIC), name="group_home")
 async def group_home(request: Request, slug: str) -> object:
-    return render(request, "groups/home_group.html", group_context(request, active="accueil"))
+    flash = request.session.pop("flash", None) if request.session else None
+    return render(
+        request, "groups/home_group.html", group_context(request, active="accueil", flash=flash)
+    )
 
 
 # Tabs whose feature comes with a later part of the platform: the page says so plainly.
 _COMING = {
-    "commandes": ("COMMANDES", Policy.MEMBER),
     "contrats": ("MES CONTRATS", Policy.MEMBER),
     "producteurs": ("PRODUCTEURS", Policy.MEMBER),
     "membres": ("MEMBRES", Policy.MEMBERS),
