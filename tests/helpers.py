@@ -142,3 +142,27 @@ async def make_distribution_world(
         "products": product_ids,
         "url": f"/g/{group['slug']}/commandes/{dist}",
     }
+
+
+class QueryCounter:
+    """Counts the SQL statements the engine runs (a context manager over the real engine)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __enter__(self):
+        from domain.database import db
+
+        self.cls = type(db())
+        self.original = self.cls.run_querystring
+        original, counter = self.original, self
+
+        async def counting(engine, querystring, *args, **kwargs):
+            counter.count += 1
+            return await original(engine, querystring, *args, **kwargs)
+
+        self.cls.run_querystring = counting
+        return self
+
+    def __exit__(self, *exc):
+        self.cls.run_querystring = self.original

@@ -318,3 +318,24 @@ async def test_abandoned_baskets_give_stock_back_after_close(client):
     assert await ordering.release_abandoned_baskets() == 1
     assert (await Product.select(Product.stock).first())["stock"] == 5
     assert await Order.count() == 0
+
+
+async def test_ordering_page_queries_do_not_grow_with_products(client):
+    from tests.helpers import QueryCounter
+
+    admin = await make_user("admin@example.org")
+    counts = {}
+    for n in (20, 200):
+        world = await make_distribution_world(admin, products=n, stock=50, name=f"Marché {n}")
+        user = await member_of(world, f"q{n}@example.org")
+        client.cookies.clear()
+        await login(client, f"q{n}@example.org")
+        await post_form(
+            client, f"{world['url']}/ligne/{world['products'][0]}", {"q": "1"}, htmx=True
+        )
+        with QueryCounter() as counter:
+            page = await client.get(world["url"])
+        assert page.text.count('<li id="p') == n
+        counts[n] = counter.count
+        assert user
+    assert counts[20] == counts[200] <= 10, counts

@@ -1,0 +1,230 @@
+"""The browser world: the real app served by `app.py serve` in a subprocess, and Chromium.
+
+Run on their own: `.venv/bin/python -m pytest -q tests/browser` (Playwright's sync API and
+pytest-asyncio's loop must not share a process with the async tests).
+
+tests/conftest.py, above, is imported too: it points VAR_DIR, DATABASE_URL and BASE_URL of
+*this* process at its own temporary world and declares autouse async fixtures that migrate
+and empty that in-process database. They do interfere: once the session's sync Playwright
+is running, pytest-asyncio's per-test `clean_tables` fails with "Runner.run() cannot be
+called from a running event loop". The browser tests never touch that database, so both
+fixtures are replaced here by sync no-ops. The server gets its environment built here.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+if not Path(PYTHON).exists():
+    PYTHON = sys.executable
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+VIEWPORT = {"width": 375, "height": 740}
+SHOTS = Path("/tmp/shots")
+
+# The temporary directory tests/conftest.py made at import; its `database` fixture would
+# have removed it, the no-op below does.
+_PARENT_TMP = os.environ.get("VAR_DIR", "")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def database():
+    """Overrides tests/conftest.py's async `database`: no in-process database here."""
+    yield "browser"
+    if _PARENT_TMP and Path(_PARENT_TMP).name.startswith("cc-tests-"):
+        shutil.rmtree(_PARENT_TMP, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def clean_tables():
+    """Overrides tests/conftest.py's async `clean_tables`: each test uses its own accounts."""
+    yield
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    def __init__(self, port: int, var_dir: Path) -> None:
+        self.port = port
+        self.var_dir = var_dir
+        self.base_url = f"http://localhost:{port}"
+        self.log_path = var_dir / "server.log"
+
+    @property
+    def outbox(self) -> Path:
+        return self.var_dir / "outbox"
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-4000:]
+        except OSError:
+            return ""
+
+    def mails_to(self, address: str) -> list[EmailMessage]:
+        found = []
+        for path in sorted(self.outbox.glob("*.eml")):
+            message = message_from_bytes(path.read_bytes(), policy=policy.default)
+            if address.lower() in str(message["To"]).lower():
+                found.append(message)
+        return found
+
+    def wait_for_mail(self, address: str, seconds: float = 10) -> list[EmailMessage]:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            found = self.mails_to(address)
+            if found:
+                return found
+            time.sleep(0.1)
+        files = sorted(p.name for p in self.outbox.glob("*")) if self.outbox.exists() else []
+        raise AssertionError(
+            f"aucun mail pour {address} dans {self.outbox} après {seconds} s "
+            f"(fichiers : {files})\nboîte d'envoi en base : {self.outbox_rows(address)}\n"
+            f"journal du serveur :\n{self.log()}"
+        )
+
+    def outbox_rows(self, address: str) -> list[tuple]:
+        """The outbox_mail rows of `address`, to tell a slow worker from a failing one."""
+        try:
+            with sqlite3.connect(f"file:{self.var_dir / 'app.sqlite3'}?mode=ro", uri=True) as db:
+                return db.execute(
+                    "SELECT id, kind, state, attempts, last_error FROM outbox_mail"
+                    " WHERE to_addr = ?",
+                    (address,),
+                ).fetchall()
+        except sqlite3.Error as error:
+            return [("illisible", str(error))]
+
+
+def _server_env(port: int, var_dir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    for name in ("REDIS_URL", "SMTP_URL", "INSTANCES", "DATABASE_URL", "TEST_DATABASE"):
+        env.pop(name, None)
+    env.update(
+        {
+            "PORT": str(port),
+            "HOST": "127.0.0.1",
+            "VAR_DIR": str(var_dir),
+            "DATABASE_URL": f"sqlite:///{var_dir / 'app.sqlite3'}",
+            "BASE_URL": f"http://localhost:{port}",
+            "SECRET_KEY": "browser-tests-secret-key-0123456789",
+            "LOG_LEVEL": "WARNING",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env
+
+
+def _healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@pytest.fixture(scope="session")
+def server():
+    var_dir = Path(tempfile.mkdtemp(prefix="cc-browser-"))
+    port = _free_port()
+    env = _server_env(port, var_dir)
+    migrated = subprocess.run(
+        [PYTHON, "app.py", "migrate"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if migrated.returncode != 0:
+        shutil.rmtree(var_dir, ignore_errors=True)
+        pytest.fail(f"migrate a échoué :\n{migrated.stdout}\n{migrated.stderr}")
+
+    srv = Server(port, var_dir)
+    log = open(srv.log_path, "wb")  # noqa: SIM115 - closed below, after the process
+    proc = subprocess.Popen(
+        [PYTHON, "app.py", "serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not _healthy(port):
+            if proc.poll() is not None:
+                pytest.fail(f"le serveur s'est arrêté (code {proc.returncode}) :\n{srv.log()}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"/healthz ne répond pas 200 après 30 s :\n{srv.log()}")
+            time.sleep(0.1)
+        yield srv
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+        log.close()
+        shutil.rmtree(var_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Browser:
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def new_context(browser: Browser, server: Server):
+    """Makes phone-sized French browser contexts on the server; all closed after the test."""
+    made: list[BrowserContext] = []
+
+    def make(**options) -> BrowserContext:
+        context = browser.new_context(
+            base_url=server.base_url, viewport=VIEWPORT, locale="fr-FR", **options
+        )
+        context.set_default_timeout(10_000)
+        made.append(context)
+        return context
+
+    yield make
+    for context in made:
+        context.close()
+
+
+@pytest.fixture
+def page(new_context) -> Page:
+    return new_context().new_page()
+
+
+@pytest.fixture(scope="session")
+def shots() -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    return SHOTS

@@ -1,0 +1,338 @@
+"""Mail delivery through the real parts: the outbox table, the `emails` connector, a real
+SMTP server (aiosmtpd), the file outbox, and a real dramatiq worker process over Redis.
+
+Sign-up mail through the app's in-process worker is covered in tests/web/test_accounts.py.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from email.utils import parsedate_to_datetime
+
+import pytest
+
+from domain import outbox
+from domain.tables import OutboxMail
+from jobs import mail as mail_jobs
+from tests.conftest import text_of
+from tests.jobs.conftest import join
+
+SITE = {"site_name": "Circuit Court", "url": "http://localhost"}
+TEMPLATES = [
+    (
+        "welcome",
+        {"first_name": "Zoé & <Léa>"},
+        "Bienvenue sur Circuit Court",
+        "À bientôt,",
+    ),
+    (
+        "password_reset",
+        {"first_name": "Zoé & <Léa>", "url": "http://localhost/mot-de-passe/abc", "hours": 2},
+        "Choisir un nouveau mot de passe",
+        "valable 2 heures",
+    ),
+    (
+        "email_change",
+        {
+            "first_name": "Zoé & <Léa>",
+            "new_email": "nouvelle@example.org",
+            "url": "http://localhost/adresse/abc",
+        },
+        "Confirmez votre nouvelle adresse e-mail",
+        "nouvelle@example.org",
+    ),
+]
+
+
+async def queue_welcome(to: str, *, key: str | None = None, instance: str = "main") -> int:
+    mail_id = await outbox.queue(
+        key=key or f"welcome:{to}",
+        kind="welcome",
+        to=to,
+        template="welcome",
+        context={**SITE, "first_name": "Nina"},
+        instance=instance,
+    )
+    assert mail_id is not None
+    return mail_id
+
+
+async def row_of(mail_id: int) -> dict:
+    return await OutboxMail.select().where(OutboxMail.id == mail_id).first()
+
+
+def html_of(message) -> str:
+    return message.get_body(preferencelist=("html",)).get_content()
+
+
+# 1. Domain + connector with a real SMTP server
+
+
+@pytest.mark.parametrize(("template", "context", "subject", "snippet"), TEMPLATES)
+async def test_deliver_sends_one_french_multipart_mail_and_marks_it_sent(
+    use_settings, mailbox, template, context, subject, snippet
+):
+    mail_id = await outbox.queue(
+        key=f"{template}:zoe@example.org",
+        kind=template,
+        to="zoe@example.org",
+        template=template,
+        context={**SITE, **context},
+    )
+    before = datetime.now(UTC)
+
+    assert await mail_jobs.deliver(mail_id) == "sent"
+
+    [mail] = mailbox.to("zoe@example.org")
+    assert mail["Subject"] == subject
+    assert mail["To"] == "zoe@example.org"
+    [sender] = mail["From"].addresses
+    assert (sender.display_name, sender.addr_spec) == ("Circuit Court", "noreply@localhost")
+    assert mail.is_multipart()
+    text, html = text_of(mail), html_of(mail)
+    assert "Bonjour Zoé & <Léa>," in text and snippet in text
+    assert "Bonjour Zoé &amp; &lt;Léa&gt;," in html and '<html lang="fr">' in html
+    assert re.fullmatch(rf"<{mail_id}\.[0-9a-f]{{16}}@localhost>", mail["Message-ID"])
+    assert len(mail.get_all("Date")) == 1 and len(mail.get_all("Message-ID")) == 1
+    sent_on = parsedate_to_datetime(mail["Date"])
+    assert before - timedelta(seconds=2) <= sent_on <= datetime.now(UTC) + timedelta(seconds=2)
+
+    row = await row_of(mail_id)
+    assert (row["state"], row["attempts"], row["last_error"]) == ("sent", 1, "")
+    assert row["sent_at"] is not None
+
+    # Delivered already: a second run (a redelivered message) sends nothing.
+    assert await mail_jobs.deliver(mail_id) == "skipped"
+    assert len(mailbox.to("zoe@example.org")) == 1
+    assert (await row_of(mail_id))["attempts"] == 1
+
+
+async def test_mail_comes_from_the_instance_it_was_queued_for(use_settings, mailbox):
+    mail_id = await queue_welcome("amap@example.org", instance="amap")
+    assert await mail_jobs.deliver(mail_id) == "sent"
+    [mail] = mailbox.to("amap@example.org")
+    assert mail["From"].addresses[0].display_name == "Camap"
+
+
+async def test_queuing_twice_with_the_same_key_creates_one_row(use_settings, mailbox):
+    first = await queue_welcome("once@example.org", key="welcome:user:1")
+    second = await outbox.queue(
+        key="welcome:user:1",
+        kind="welcome",
+        to="once@example.org",
+        template="welcome",
+        context={**SITE, "first_name": "Nina"},
+    )
+    assert second is None
+    assert await OutboxMail.count().where(OutboxMail.key == "welcome:user:1") == 1
+    assert await mail_jobs.deliver(first) == "sent"
+    assert len(mailbox.to("once@example.org")) == 1
+
+
+async def test_unknown_mail_id_is_skipped(use_settings, mailbox):
+    assert await mail_jobs.deliver(987654) == "skipped"
+
+
+# 2. Failures: transient (retry) and permanent (give up)
+
+
+async def test_smtp_down_releases_the_row_for_a_retry(use_settings, closed_smtp_url, mailbox):
+    mail_id = await queue_welcome("down@example.org")
+    use_settings(smtp_url=closed_smtp_url)
+
+    with pytest.raises(mail_jobs.RetryLater):
+        await mail_jobs.deliver(mail_id)
+
+    row = await row_of(mail_id)
+    assert (row["state"], row["attempts"]) == ("pending", 1)
+    assert "ConnectionRefused" in row["last_error"]
+    assert row["sent_at"] is None
+
+    # The server is back: the retry sends it, once.
+    use_settings()
+    assert await mail_jobs.deliver(mail_id) == "sent"
+    row = await row_of(mail_id)
+    assert (row["state"], row["attempts"], row["last_error"]) == ("sent", 2, "")
+    assert len(mailbox.to("down@example.org")) == 1
+
+
+async def test_smtp_down_for_the_last_allowed_attempt_fails_the_row(use_settings, closed_smtp_url):
+    mail_id = await queue_welcome("tired@example.org")
+    await OutboxMail.update({OutboxMail.attempts: outbox.MAX_ATTEMPTS - 1}).where(
+        OutboxMail.id == mail_id
+    )
+    use_settings(smtp_url=closed_smtp_url)
+
+    assert await mail_jobs.deliver(mail_id) == "failed"
+    row = await row_of(mail_id)
+    assert (row["state"], row["attempts"]) == ("failed", outbox.MAX_ATTEMPTS)
+
+
+async def test_recipient_refused_with_550_fails_the_row_without_retry(
+    use_settings, refusing_smtp_url
+):
+    mail_id = await queue_welcome("nobody@example.org")
+    use_settings(smtp_url=refusing_smtp_url)
+
+    assert await mail_jobs.deliver(mail_id) == "failed"  # no exception: no retry
+    row = await row_of(mail_id)
+    assert (row["state"], row["attempts"]) == ("failed", 1)
+    assert "550" in row["last_error"]
+    # Failed for good: nothing picks it up again.
+    assert await mail_jobs.deliver(mail_id) == "skipped"
+    assert mail_id not in await outbox.due_ids(older_than=timedelta(0))
+
+
+async def test_unexpected_error_releases_the_row_and_propagates(use_settings, monkeypatch):
+    mail_id = await queue_welcome("bug@example.org")
+
+    def broken_send(mail, transport):
+        raise ValueError("bogue")
+
+    monkeypatch.setattr(mail_jobs, "send", broken_send)
+    with pytest.raises(ValueError, match="bogue"):
+        await mail_jobs.deliver(mail_id)
+    row = await row_of(mail_id)
+    assert (row["state"], row["attempts"]) == ("pending", 1)
+    assert "ValueError: bogue" in row["last_error"]
+
+
+# The same through the actor, on the in-process broker the app uses without Redis.
+
+
+async def test_actor_refused_recipient_is_not_retried(use_settings, refusing_smtp_url, stub_worker):
+    mail_id = await queue_welcome("nobody@example.org")
+    use_settings(smtp_url=refusing_smtp_url)
+
+    mail_jobs.send_mail.send(mail_id)
+    await join(stub_worker)  # fail_fast: would raise if the message had failed
+
+    assert stub_worker.dead_letters == []
+    row = await row_of(mail_id)
+    assert (row["state"], row["attempts"]) == ("failed", 1)
+
+
+async def test_actor_smtp_down_raises_so_dramatiq_retries(
+    use_settings, closed_smtp_url, stub_worker
+):
+    mail_id = await queue_welcome("down@example.org")
+    use_settings(smtp_url=closed_smtp_url)
+
+    # No retries here, so that the failure reaches the join instead of a backoff.
+    mail_jobs.send_mail.send_with_options(args=(mail_id,), max_retries=0)
+    with pytest.raises(mail_jobs.RetryLater):
+        await join(stub_worker)
+
+    row = await row_of(mail_id)
+    assert (row["state"], row["attempts"]) == ("pending", 1)
+
+
+async def test_sweep_enqueues_old_pending_and_stale_claims_only(use_settings, mailbox, stub_worker):
+    now = datetime.now(UTC)
+    old_pending = await queue_welcome("old-pending@example.org")
+    fresh_pending = await queue_welcome("fresh-pending@example.org")
+    stale_claim = await queue_welcome("stale@example.org")
+    live_claim = await queue_welcome("live@example.org")
+    await OutboxMail.update({OutboxMail.created_at: now - timedelta(minutes=1)}).where(
+        OutboxMail.id == old_pending
+    )
+    for mail_id, claimed_at in ((stale_claim, now - timedelta(minutes=11)), (live_claim, now)):
+        await OutboxMail.update(
+            {OutboxMail.state: "sending", OutboxMail.claimed_at: claimed_at, OutboxMail.attempts: 1}
+        ).where(OutboxMail.id == mail_id)
+
+    assert await outbox.due_ids() == [old_pending, stale_claim]
+    mail_jobs.sweep_outbox.send()
+    await join(stub_worker)
+
+    assert len(mailbox.to("old-pending@example.org")) == 1
+    assert len(mailbox.to("stale@example.org")) == 1
+    assert mailbox.to("fresh-pending@example.org") == mailbox.to("live@example.org") == []
+    states = {row["id"]: row["state"] for row in await OutboxMail.select()}
+    assert states == {
+        old_pending: "sent",
+        fresh_pending: "pending",
+        stale_claim: "sent",
+        live_claim: "sending",
+    }
+
+
+# 3. File outbox (no SMTP_URL)
+
+
+async def test_without_smtp_url_the_mail_is_an_eml_file(use_settings, tmp_path):
+    use_settings(smtp_url="", var_dir=str(tmp_path))
+    mail_id = await queue_welcome("file@example.org")
+
+    assert await mail_jobs.deliver(mail_id) == "sent"
+
+    files = list((tmp_path / "outbox").iterdir())
+    assert [f.suffix for f in files] == [".eml"]  # no temporary file left behind
+    mail = message_from_bytes(files[0].read_bytes(), policy=policy.default)
+    assert mail["Subject"] == "Bienvenue sur Circuit Court"
+    assert mail["To"] == "file@example.org"
+    assert mail["From"].addresses[0].display_name == "Circuit Court"
+    assert mail["Message-ID"].startswith(f"<{mail_id}.")
+    assert mail["Date"]
+    assert "Bonjour Nina" in text_of(mail) and "À bientôt" in text_of(mail)
+    assert "Bonjour Nina" in html_of(mail)
+    assert (await row_of(mail_id))["state"] == "sent"
+
+
+# 4. A real worker process over Redis
+
+
+async def test_worker_process_delivers_the_mail_once(redis_broker, start_worker, mailbox):
+    mail_id = await queue_welcome("redis@example.org")
+    worker = start_worker()
+
+    mail_jobs.send_mail.send(mail_id)
+    [mail] = await mailbox.wait_for("redis@example.org", seconds=30)
+    await join(redis_broker)
+
+    worker.assert_running()
+    assert len(mailbox.to("redis@example.org")) == 1, worker.output()
+    assert mail["Message-ID"].startswith(f"<{mail_id}.")
+    row = await row_of(mail_id)
+    assert (row["state"], row["attempts"]) == ("sent", 1), worker.output()
+
+
+async def test_same_message_enqueued_five_times_sends_one_mail(redis_broker, start_worker, mailbox):
+    mail_id = await queue_welcome("five@example.org")
+    for _ in range(5):
+        mail_jobs.send_mail.send(mail_id)
+    worker = start_worker()
+
+    await mailbox.wait_for("five@example.org", seconds=30)
+    await join(redis_broker)
+
+    worker.assert_running()
+    assert len(mailbox.to("five@example.org")) == 1
+    row = await row_of(mail_id)
+    assert (row["state"], row["attempts"]) == ("sent", 1), worker.output()
+
+
+async def test_sweep_delivers_a_mail_left_claimed_by_a_dead_worker(
+    redis_broker, start_worker, mailbox
+):
+    # As if a worker was killed after the claim and before marking the row sent.
+    mail_id = await queue_welcome("crash@example.org")
+    await OutboxMail.update(
+        {
+            OutboxMail.state: "sending",
+            OutboxMail.attempts: 1,
+            OutboxMail.claimed_at: datetime.now(UTC) - timedelta(minutes=11),
+        }
+    ).where(OutboxMail.id == mail_id)
+    worker = start_worker()
+
+    mail_jobs.sweep_outbox.send()
+    await mailbox.wait_for("crash@example.org", seconds=30)
+    await join(redis_broker)
+
+    worker.assert_running()
+    assert len(mailbox.to("crash@example.org")) == 1
+    row = await row_of(mail_id)
+    assert (row["state"], row["attempts"]) == ("sent", 2), worker.output()
