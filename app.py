@@ -31,10 +31,10 @@ from litestar.template.config import TemplateConfig
 from domain import database
 from domain.ordering import euros
 from domain.settings import Settings, SettingsError, load_settings
-from web import accounts, groups, health, ordering
+from web import accounts, catalogs, distributions, groups, health, ordering, producers
 from web.access import Policy, login_url, policy, policy_guard
 from web.observability import RequestLogMiddleware, configure_logging
-from web.routing import InstanceMiddleware
+from web.routing import UNKNOWN_HOST_PAGE, InstanceMiddleware
 
 ROOT = Path(__file__).resolve().parent
 STATIC = ROOT / "static"
@@ -63,6 +63,13 @@ def static_versions() -> dict[str, str]:
 
 
 def error_handler(request: Request, exc: Exception) -> Response:
+    if "instance" not in request.state:
+        # No route matched, so the instance middleware did not run: resolve the host here.
+        settings = request.app.state.settings
+        instance = settings.instance_for_host(request.headers.get("host", ""))
+        if instance is None:
+            return Response(UNKNOWN_HOST_PAGE, status_code=404, media_type="text/html")
+        request.state.instance = instance
     if isinstance(exc, NotAuthorizedException):
         target = login_url(
             request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -137,6 +144,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *accounts.handlers,
             *groups.handlers,
             *health.handlers,
+            *producers.handlers,
+            *distributions.handlers,
+            *catalogs.handlers,
             *ordering.handlers,
             create_static_files_router(
                 path="/static",

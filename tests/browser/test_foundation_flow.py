@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import uuid
 
-import pytest
 from playwright.sync_api import Page, expect
 
 PASSWORD = "correct-horse-battery"  # 10 characters at least
@@ -291,11 +290,6 @@ def test_no_horizontal_scroll_at_375px(page: Page, shots):
 # Known app bug -------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: an address no route matches answers 500 'Internal Server Error' "
-    "(InstanceMiddleware does not run, errors/error.html needs request.state.instance)",
-)
 def test_unknown_address_shows_the_not_found_page(page: Page):
     response = page.goto("/cette-page-n-existe-pas")
     assert response is not None and response.status == 404

@@ -117,3 +117,25 @@ async def test_closed_group_home_says_so_to_visitors(client):
     assert page.status_code == 200
     assert "Ce groupe est fermé" in page.text
     assert "COMMANDES" not in page.text
+
+
+async def test_unknown_paths_get_the_french_404_page_and_unknown_hosts_stay_unknown(client):
+    response = await client.get("/cette-page-n-existe-pas")
+    assert response.status_code == 404
+    assert "Page introuvable" in response.text
+    response = await client.get("/nope", headers={"Host": "evil.example"})
+    assert response.status_code == 404 and "Site inconnu" in response.text
+
+
+async def test_htmx_settings_save_refreshes_the_group_header(client):
+    admin = await make_user("pia@example.org")
+    group = await make_group(admin, "AMAP Jaune")
+    await login(client, "pia@example.org")
+    response = await post_form(
+        client,
+        f"/g/{group['slug']}/parametres",
+        {"name": "AMAP Orange", "kind": "amap", "registration": "open"},
+        htmx=True,
+    )
+    assert 'id="group-head" hx-swap-oob="true"' in response.text
+    assert "AMAP Orange</a></h1>" in response.text
