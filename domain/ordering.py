@@ -274,7 +274,7 @@ async def _orderable(distribution_id: int, product_id: int, dist: dict) -> dict:
     return product
 
 
-async def _order_for_update(user_id: int, distribution_id: int) -> dict:
+async def order_for_update(user_id: int, distribution_id: int) -> dict:
     """Get or create the member's order, and lock it (PostgreSQL) so that two requests
     of the same member for the same order run one after the other."""
     await Order.insert(Order(user=user_id, distribution=distribution_id)).on_conflict(
@@ -286,7 +286,9 @@ async def _order_for_update(user_id: int, distribution_id: int) -> dict:
     return await query.first()
 
 
-async def _apply(order: dict, product: dict, quantity: int, subscription_id: int | None) -> None:
+async def apply_line(
+    order: dict, product: dict, quantity: int, subscription_id: int | None
+) -> None:
     """Set one line; the stock moves by the difference, never below zero."""
     if product["max_per_order"] is not None and quantity > product["max_per_order"]:
         raise OrderingError(
@@ -336,7 +338,7 @@ async def _apply(order: dict, product: dict, quantity: int, subscription_id: int
         )
 
 
-async def _refresh_total(order_id: int) -> int:
+async def refresh_total(order_id: int) -> int:
     lines = await OrderLine.select(OrderLine.quantity, OrderLine.unit_price_cents).where(
         OrderLine.order == order_id
     )
@@ -406,11 +408,11 @@ async def set_quantity(
     async with transaction():
         product = await _orderable(distribution_id, product_id, dist)
         replayed = not await _claim_key(key, user_id)
-        order = await _order_for_update(user_id, distribution_id)
+        order = await order_for_update(user_id, distribution_id)
         if not replayed:
             subscription_id = await _subscription_for(user_id, product, dist) if qty else None
-            await _apply(order, product, qty, subscription_id)
-            total = await _refresh_total(order["id"])
+            await apply_line(order, product, qty, subscription_id)
+            total = await refresh_total(order["id"])
             if order["state"] == "validated" and ctx is not None:
                 mail_ids = await _queue_recap(order["id"], user_id, dist, ctx)
         else:
@@ -472,17 +474,17 @@ async def submit_basket(
                 .first()
             )
             return order or {}, []
-        order = await _order_for_update(user_id, distribution_id)
+        order = await order_for_update(user_id, distribution_id)
         for product_id, qty in sorted(parsed.items()):  # id order: no deadlocks between baskets
             try:
                 product = await _orderable(distribution_id, product_id, dist)
                 subscription_id = await _subscription_for(user_id, product, dist) if qty else None
-                await _apply(order, product, qty, subscription_id)
+                await apply_line(order, product, qty, subscription_id)
             except OrderingError as error:
                 errors[product_id] = error.message
         if errors:
             raise BasketErrors(errors)  # leaves the transaction: everything is rolled back
-        total = await _refresh_total(order["id"])
+        total = await refresh_total(order["id"])
         if validate:
             if total == 0:
                 raise OrderingError("Votre panier est vide.")
@@ -510,7 +512,7 @@ async def validate_order(
     if state != "open":
         raise OrderingError(WINDOW_MESSAGES[state])
     async with transaction():
-        order = await _order_for_update(user_id, distribution_id)
+        order = await order_for_update(user_id, distribution_id)
         if not await _claim_key(key, user_id):
             return order, []
         if not await OrderLine.exists().where(OrderLine.order == order["id"]):
