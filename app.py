@@ -20,7 +20,6 @@ from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import HTTPException, NotAuthorizedException
-from litestar.middleware import DefineMiddleware
 from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.response import Redirect, Template
@@ -31,7 +30,7 @@ from litestar.template.config import TemplateConfig
 from domain import database
 from domain.ordering import euros
 from domain.settings import Settings, SettingsError, load_settings
-from web import accounts, catalogs, distributions, groups, health, ordering, producers
+from web import accounts, catalogs, contracts, distributions, groups, health, ordering, producers
 from web.access import Policy, login_url, policy, policy_guard
 from web.observability import RequestLogMiddleware, configure_logging
 from web.routing import UNKNOWN_HOST_PAGE, InstanceMiddleware
@@ -148,6 +147,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *distributions.handlers,
             *catalogs.handlers,
             *ordering.handlers,
+            *contracts.handlers,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC],
@@ -157,8 +157,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         guards=[policy_guard],
         middleware=[
-            DefineMiddleware(InstanceMiddleware, settings=settings),
-            RequestLogMiddleware,
             ServerSideSessionConfig(
                 store="sessions", httponly=True, secure=secure, samesite="lax", max_age=30 * 86400
             ).middleware,
@@ -180,6 +178,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
     )
     app.state.settings = settings
+    # Outside the router, so that every request (no matching route, wrong method, CSRF
+    # refusal) is tied to its instance and logged with its request id.
+    app.asgi_handler = InstanceMiddleware(RequestLogMiddleware(app.asgi_handler), settings)
     return app
 
 

@@ -68,7 +68,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def instance_for_host(self, host: str) -> Instance | None:
         host = host.split(":", 1)[0].lower().rstrip(".")
         for instance in self.instances:
-            if host in instance.hosts:
+            if host in (h.lower() for h in instance.hosts):  # INSTANCES may say "Camap.fr"
                 return instance
         return None
 
@@ -80,9 +80,16 @@ def _secret_key(var_dir: Path) -> str:
         return path.read_text().strip()
     var_dir.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    tmp = var_dir / f".secret_key.{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(key)
+    try:
+        os.link(tmp, path)  # atomic: of two processes starting at once, one key wins
+    except FileExistsError:
+        key = path.read_text().strip()
+    finally:
+        tmp.unlink(missing_ok=True)
     return key
 
 

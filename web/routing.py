@@ -6,6 +6,7 @@ from litestar.datastructures import State
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from domain.settings import Settings
+from web.observability import RequestLogMiddleware
 
 UNKNOWN_HOST_PAGE = (
     "<!doctype html><html lang=fr><meta charset=utf-8>"
@@ -24,6 +25,23 @@ def host_of(scope: Scope) -> str:
     return server[0] if server else ""
 
 
+async def _unknown_host(scope: Scope, receive: Receive, send: Send) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 404,
+            "headers": [
+                (b"content-type", b"text/html; charset=utf-8"),
+                (b"content-length", str(len(UNKNOWN_HOST_PAGE)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": UNKNOWN_HOST_PAGE})
+
+
+_UNKNOWN_HOST_APP = RequestLogMiddleware(_unknown_host)
+
+
 class InstanceMiddleware:
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
@@ -35,17 +53,8 @@ class InstanceMiddleware:
             return
         instance = self.settings.instance_for_host(host_of(scope))
         if instance is None and scope["path"] != "/healthz":
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 404,
-                    "headers": [
-                        (b"content-type", b"text/html; charset=utf-8"),
-                        (b"content-length", str(len(UNKNOWN_HOST_PAGE)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": UNKNOWN_HOST_PAGE})
+            # Through the request log too: this answer also gets its line and its X-Request-ID.
+            await _UNKNOWN_HOST_APP(scope, receive, send)
             return
         state = scope.setdefault("state", {})
         if isinstance(state, State):

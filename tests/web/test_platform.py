@@ -258,7 +258,6 @@ NOT_THROUGH_MIDDLEWARES = (
 )
 
 
-@pytest.mark.xfail(strict=True, reason=NOT_THROUGH_MIDDLEWARES)
 async def test_unknown_path_or_method_is_a_french_error_page_with_a_request_id(app):
     browser = AsyncTestClient(app=app, base_url="http://localhost", raise_server_exceptions=False)
     response = await browser.get("/cette-page-n-existe-pas")  # today: 500, empty
@@ -273,7 +272,6 @@ async def test_unknown_path_or_method_is_a_french_error_page_with_a_request_id(a
     assert "Site inconnu" in response.text
 
 
-@pytest.mark.xfail(strict=True, reason=NOT_THROUGH_MIDDLEWARES)
 async def test_csrf_refusal_carries_a_request_id(client):
     await client.get("/connexion")
     response = await client.post("/connexion", data={"email": "a@b.fr", "password": "x"})
