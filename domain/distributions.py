@@ -245,6 +245,10 @@ async def move_distribution(
     current = await distribution(group_id, distribution_id)
     if current is None:
         raise FieldErrors({"day": "Distribution introuvable."})
+    if current["cancelled_at"] is not None:
+        raise FieldErrors(
+            {"day": "Cette distribution est annulée : elle ne peut plus être déplacée."}
+        )
     if not errors:
         m = form.moments(form.day)
         if not form.opens:

@@ -98,11 +98,7 @@ async def group_home(request: Request, slug: str) -> object:
 
 # Tabs whose feature comes with a later part of the platform: the page says so plainly.
 _COMING = {
-    "contrats": ("MES CONTRATS", Policy.MEMBER),
-    "producteurs": ("PRODUCTEURS", Policy.MEMBER),
     "membres": ("MEMBRES", Policy.MEMBERS),
-    "distributions": ("DISTRIBUTIONS", Policy.MEMBER),
-    "catalogues": ("CATALOGUES", Policy.CATALOGS),
     "messagerie": ("MESSAGERIE", Policy.MESSAGES),
 }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from litestar import Request
+from litestar import Request, Response
 from litestar.enums import MediaType
 from litestar.response import Redirect, Template
 
@@ -58,8 +58,24 @@ def safe_next(value: str | None, default: str = "/") -> str:
     return value
 
 
-def redirect(request: Request, path: str) -> Redirect:
-    """303 for a normal form post; htmx follows HX-Redirect instead of swapping a page."""
+def redirect(request: Request, path: str) -> Response:
+    """303 for a normal form post. htmx's XMLHttpRequest would follow a 303 by itself (never
+    seeing its headers) and swap the next page into the form: htmx gets a 200 with
+    HX-Redirect instead, and the browser goes to the page."""
     if request.headers.get("hx-request") == "true":
-        return Redirect(path, status_code=303, headers={"HX-Redirect": path})
+        return Response("", status_code=200, headers={"HX-Redirect": path})
     return Redirect(path, status_code=303)
+
+
+def form_status(request: Request) -> int:
+    """An invalid form: 200 for htmx (it swaps only 2xx), 422 for a plain post."""
+    return 200 if request.headers.get("hx-request") else 422
+
+
+def flash(request: Request, text: str) -> None:
+    """A one-time notice shown by the next page (after a redirect)."""
+    request.session["flash"] = text
+
+
+def pop_flash(request: Request) -> str | None:
+    return request.session.pop("flash", None) if request.session else None
