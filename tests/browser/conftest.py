@@ -13,6 +13,7 @@ fixtures are replaced here by sync no-ops. The server gets its environment built
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -73,9 +74,10 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, port: int, var_dir: Path) -> None:
+    def __init__(self, port: int, var_dir: Path, env: dict[str, str] | None = None) -> None:
         self.port = port
         self.var_dir = var_dir
+        self.env = env or {}
         self.base_url = f"http://localhost:{port}"
         self.log_path = var_dir / "server.log"
 
@@ -88,6 +90,21 @@ class Server:
             return self.log_path.read_text(errors="replace")[-4000:]
         except OSError:
             return ""
+
+    def seed(self, **spec) -> dict:
+        """Makes test data in the server's database with the real domain code (seed.py):
+        an admin, members and a distribution open now; returns slug, url, products..."""
+        done = subprocess.run(
+            [PYTHON, "-m", "tests.browser.seed", json.dumps(spec)],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if done.returncode != 0:
+            raise AssertionError(f"seed {spec} a échoué :\n{done.stdout}\n{done.stderr}")
+        return json.loads(done.stdout.strip().splitlines()[-1])
 
     def mails_to(self, address: str) -> list[EmailMessage]:
         found = []
@@ -168,7 +185,7 @@ def server():
         shutil.rmtree(var_dir, ignore_errors=True)
         pytest.fail(f"migrate a échoué :\n{migrated.stdout}\n{migrated.stderr}")
 
-    srv = Server(port, var_dir)
+    srv = Server(port, var_dir, env)
     log = open(srv.log_path, "wb")  # noqa: SIM115 - closed below, after the process
     proc = subprocess.Popen(
         [PYTHON, "app.py", "serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
