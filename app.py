@@ -185,12 +185,22 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
 
 async def _sweep_forever(mail_jobs, interval: float = 60.0) -> None:
-    """At start and then periodically, enqueue mails a crash or restart left pending."""
+    """At start and then periodically: enqueue mails a crash or restart left pending, and
+    give back the stock of baskets never validated once orders closed. Both are safe to
+    run in several web processes at once (conditional updates)."""
+    from domain.ordering import release_abandoned_baskets
+
     while True:
         try:
             mail_jobs.sweep_outbox.send()
         except Exception:  # noqa: BLE001 - a broker hiccup must not kill the web process
             log.exception("balayage de la boîte d'envoi impossible")
+        try:
+            released = await release_abandoned_baskets()
+            if released:
+                log.info("%s panier(s) non validé(s) libéré(s)", released)
+        except Exception:  # noqa: BLE001
+            log.exception("libération des paniers impossible")
         await asyncio.sleep(interval)
 
 

@@ -339,3 +339,26 @@ async def test_ordering_page_queries_do_not_grow_with_products(client):
         counts[n] = counter.count
         assert user
     assert counts[20] == counts[200] <= 10, counts
+
+
+async def test_recap_mail_groups_a_burst_of_changes_into_one_mail(client, mailbox, monkeypatch):
+    from datetime import timedelta
+
+    from domain import ordering
+    from tests.conftest import text_of
+
+    monkeypatch.setattr(ordering, "RECAP_GROUPING", timedelta(seconds=2))
+    admin = await make_user("admin@example.org")
+    world = await make_distribution_world(admin, products=2)
+    await member_of(world, "vera@example.org")
+    await login(client, "vera@example.org")
+    a, b = world["products"]
+    await post_form(client, world["url"], {f"q{a}": "1", "key": "r1", "valider": "1"})
+    await post_form(client, f"{world['url']}/ligne/{b}", {"q": "2", "k": "r2"}, htmx=True)
+    await post_form(client, f"{world['url']}/ligne/{a}", {"q": "3", "k": "r3"}, htmx=True)
+    [mail] = await mailbox.wait_for("vera@example.org", subject="Votre commande du")
+    body = text_of(mail)
+    assert "3 × Produit 000" in body and "2 × Produit 001" in body
+    assert "Halle" in body and "Total : 7,52\xa0€" in body
+    await asyncio.sleep(3)
+    assert len(mailbox.to("vera@example.org", "Votre commande du")) == 1
