@@ -6,6 +6,7 @@ fails silently by default, which would make retries impossible).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import smtplib
 import tempfile
@@ -15,6 +16,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import emails
 import msgspec
+from emails.backend.smtp import SMTPBackend
 
 
 class OutgoingMail(msgspec.Struct, frozen=True):
@@ -68,13 +70,17 @@ class FileTransport(msgspec.Struct, frozen=True):
 
 
 def _message(mail: OutgoingMail) -> emails.Message:
-    headers = {"Message-ID": mail.message_id, "Date": formatdate(localtime=False), **mail.headers}
+    # Date and Message-ID through their own arguments: `emails` always writes a Date
+    # header, so passing them in `headers` would give the mail two of each.
     return emails.html(
         html=mail.html,
         text=mail.text,
         subject=mail.subject,
         mail_from=(mail.from_name, mail.from_addr),
-        headers=headers,
+        mail_to=mail.to,
+        message_id=mail.message_id,
+        date=formatdate(localtime=False, usegmt=True),
+        headers=dict(mail.headers),
         charset="utf-8",
     )
 
@@ -110,7 +116,15 @@ def send(mail: OutgoingMail, transport: SmtpTransport | FileTransport) -> None:
     if transport.user:
         smtp |= {"user": transport.user, "password": transport.password}
     try:
-        response = message.send(to=mail.to, smtp=smtp)
+        # Our own backend, closed (QUIT) after the send: given a dict, `emails` keeps
+        # the connection open in a pool that lives as long as the message object.
+        backend = SMTPBackend(**smtp)
+        try:
+            response = message.send(to=mail.to, smtp=backend)
+        finally:
+            # The mail may already be accepted: a failing QUIT must not cause a resend.
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                backend.close()
     except (smtplib.SMTPException, OSError) as error:
         permanent, code = _is_permanent(error)
         raise SendError(

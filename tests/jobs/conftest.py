@@ -1,8 +1,8 @@
 """Fixtures for the mail jobs: settings switched per test, an SMTP server that refuses,
-an in-process StubBroker worker, and for the Redis tests a real `dramatiq` worker process.
+an in-process broker and worker, and for the Redis tests a real `dramatiq` worker process.
 
-Every fixture that swaps the global dramatiq broker puts back the very broker it found
-(the app fixture's in-process worker consumes that object, so a new StubBroker won't do).
+Every fixture that swaps the global dramatiq broker puts back the very broker it found:
+the app fixture's in-process worker consumes that object.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import msgspec
@@ -65,16 +64,13 @@ def closed_smtp_url():
 
 @pytest.fixture
 def stub_worker():
-    """A fresh StubBroker with an in-process Worker (what the app runs without Redis)."""
+    """A fresh in-memory broker and Worker, as the app runs them without Redis."""
     import dramatiq
-    from dramatiq.asyncio import get_event_loop_thread, set_event_loop_thread
-    from dramatiq.brokers.stub import StubBroker
 
     from jobs import broker as jobs_broker
 
     found = dramatiq.get_broker()
-    found_loop_thread = get_event_loop_thread()
-    broker = StubBroker()
+    broker = jobs_broker.InProcessBroker()
     broker.emit_after("process_boot")
     jobs_broker.use(broker)
     worker = dramatiq.Worker(broker, worker_threads=2, worker_timeout=100)
@@ -85,9 +81,6 @@ def stub_worker():
         worker.stop()
         broker.close()
         jobs_broker.use(found)
-        # The AsyncIO middleware keeps its event loop thread in a global: give the app's
-        # worker (if it runs) its own back.
-        set_event_loop_thread(found_loop_thread)
 
 
 async def join(broker, seconds: float = 20) -> None:
@@ -143,7 +136,7 @@ class WorkerProcess:
 
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.log_path = log_path
-        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in kill()
         self.proc = subprocess.Popen(
             [str(DRAMATIQ), "jobs.worker", "--processes", "1", "--threads", "2"],
             cwd=ROOT,
@@ -159,15 +152,13 @@ class WorkerProcess:
     def assert_running(self) -> None:
         assert self.proc.poll() is None, f"le worker s'est arrêté :\n{self.output()}"
 
-    def stop(self) -> None:
+    def kill(self) -> None:
+        """SIGKILL to our own process group (start_new_session): the master and its forked
+        worker. Tests join the queue first, so nothing is in flight; a graceful SIGTERM
+        would cost ~5 s per test, and Redis is flushed afterwards anyway."""
         if self.proc.poll() is None:
-            # Our own process group (start_new_session): the master and its forked worker.
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=5)
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
         self._log.close()
 
 
@@ -192,13 +183,4 @@ def start_worker(redis_url, smtp_server, tmp_path):
 
     yield start
     for worker in workers:
-        worker.stop()
-
-
-def wait_until(predicate, seconds: float = 20, interval: float = 0.05) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
+        worker.kill()

@@ -6,15 +6,18 @@ Sign-up mail through the app's in-process worker is covered in tests/web/test_ac
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.utils import parsedate_to_datetime
 
+import dramatiq
 import pytest
 
 from domain import outbox
 from domain.tables import OutboxMail
+from jobs import broker as jobs_broker
 from jobs import mail as mail_jobs
 from tests.conftest import text_of
 from tests.jobs.conftest import join
@@ -336,3 +339,71 @@ async def test_sweep_delivers_a_mail_left_claimed_by_a_dead_worker(
     assert len(mailbox.to("crash@example.org")) == 1
     row = await row_of(mail_id)
     assert (row["state"], row["attempts"]) == ("sent", 2), worker.output()
+
+
+async def test_grouped_mail_waits_for_its_time_then_goes_once(use_settings, mailbox, stub_worker):
+    mail_id = await outbox.queue_grouped(
+        key_prefix="recap:1",
+        kind="welcome",
+        to="later@example.org",
+        template="welcome",
+        context={**SITE, "first_name": "Nina"},
+        send_after=datetime.now(UTC) + timedelta(seconds=0.5),
+    )
+    assert await mail_jobs.deliver(mail_id) == "delayed"
+    mail_jobs.send_mail.send(mail_id)
+    await mailbox.wait_for("later@example.org", seconds=5)
+    await join(stub_worker)
+    assert len(mailbox.to("later@example.org")) == 1
+    row = await row_of(mail_id)
+    assert (row["state"], row["attempts"]) == ("sent", 1)
+
+
+async def test_far_delayed_messages_do_not_hold_back_a_near_one(use_settings, mailbox, stub_worker):
+    # More far-future messages (recaps waiting minutes, retry backoffs) than the ordinary
+    # prefetch of the in-process worker (2 threads × 2) ...
+    for _ in range(6):
+        mail_jobs.send_mail.send_with_options(args=(987654,), delay=60_000)
+    mail_id = await outbox.queue_grouped(
+        key_prefix="recap:2",
+        kind="welcome",
+        to="soon@example.org",
+        template="welcome",
+        context={**SITE, "first_name": "Nina"},
+        send_after=datetime.now(UTC) + timedelta(seconds=0.3),
+    )
+    # ... and a mail due in 0.3 s still goes at once.
+    mail_jobs.send_mail.send(mail_id)
+    await mailbox.wait_for("soon@example.org", seconds=5)
+    # Received by the server a moment before the worker marks the row sent.
+    for _ in range(100):
+        if (await row_of(mail_id))["state"] == "sent":
+            break
+        await asyncio.sleep(0.02)
+    assert (await row_of(mail_id))["state"] == "sent"
+
+
+async def test_a_second_app_object_leaves_the_first_ones_worker_working(
+    settings, use_settings, mailbox
+):
+    """What create_app does, twice in one process (tests/web builds a second app): the
+    second gets the same in-memory broker, and its worker's shutdown doesn't stop the
+    event loop the first worker runs async actors on."""
+    found, found_settings = dramatiq.get_broker(), jobs_broker._settings
+    first = jobs_broker.setup(settings)
+    worker = dramatiq.Worker(first, worker_threads=2, worker_timeout=100)
+    worker.start()
+    try:
+        second = jobs_broker.setup(settings)
+        assert second is first
+        other = dramatiq.Worker(second, worker_threads=1, worker_timeout=100)
+        other.start()
+        await asyncio.to_thread(other.stop)
+
+        mail_id = await queue_welcome("first-app@example.org")
+        mail_jobs.send_mail.send(mail_id)
+        await mailbox.wait_for("first-app@example.org", seconds=5)
+    finally:
+        await asyncio.to_thread(worker.stop)
+        jobs_broker.use(found)
+        jobs_broker._settings = found_settings
