@@ -20,7 +20,6 @@ from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import HTTPException, NotAuthorizedException
-from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
@@ -34,11 +33,15 @@ from web import accounts, catalogs, contracts, distributions, groups, health, or
 from web.access import Policy, login_url, policy, policy_guard
 from web.observability import RequestLogMiddleware, configure_logging
 from web.routing import UNKNOWN_HOST_PAGE, InstanceMiddleware
+from web.sessions import AppSessionConfig
 
 ROOT = Path(__file__).resolve().parent
 STATIC = ROOT / "static"
 TEMPLATES = ROOT / "web" / "templates"
 log = logging.getLogger("app")
+
+# Cacheable responses carry no cookie (shared caches refuse to store those).
+NO_COOKIES = ["^/static/", "^/photos/", "^/healthz$"]
 
 ERROR_TITLES = {
     400: "Requête invalide",
@@ -157,13 +160,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         guards=[policy_guard],
         middleware=[
-            ServerSideSessionConfig(
-                store="sessions", httponly=True, secure=secure, samesite="lax", max_age=30 * 86400
+            AppSessionConfig(
+                store="sessions",
+                httponly=True,
+                secure=secure,
+                samesite="lax",
+                max_age=30 * 86400,
+                exclude=NO_COOKIES,
             ).middleware,
         ],
         stores={"sessions": session_store},
         csrf_config=CSRFConfig(
-            secret=settings.secret_key, cookie_secure=secure, cookie_httponly=False
+            secret=settings.secret_key,
+            cookie_secure=secure,
+            cookie_httponly=False,
+            exclude=NO_COOKIES,
         ),
         template_config=TemplateConfig(
             directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=configure_templates

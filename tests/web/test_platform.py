@@ -362,3 +362,18 @@ def test_instances_from_the_environment_are_found_by_host_whatever_the_case(tmp_
     assert settings.instance_for_host("WWW.Circuit.Example:443").key == "i0"
     assert settings.instance_for_host("camap.example.").key == "i1"
     assert settings.instance_for_host("localhost") is None
+
+
+async def test_anonymous_pages_store_no_session_and_static_files_set_no_cookie(client, settings):
+    from pathlib import Path
+
+    sessions = Path(settings.var_dir) / "sessions"
+    before = len(list(sessions.glob("*"))) if sessions.exists() else 0
+    response = await client.get("/")
+    assert "session=" not in response.headers.get("set-cookie", "")
+    assert "csrftoken=" in response.headers.get("set-cookie", "")  # forms still work
+    after = len(list(sessions.glob("*"))) if sessions.exists() else 0
+    assert after == before
+    client.cookies.clear()
+    static = await client.get("/static/app.css")
+    assert "set-cookie" not in static.headers
