@@ -230,6 +230,7 @@ async def load(spec: dict[str, Any]) -> dict[str, Any]:
 
     async def client() -> None:
         connection = Connection(port, keep_cookies=spec["cookies"])
+        connection.cookies.update(spec.get("initial_cookies", {}))
         while not state["stop"]:
             started = clock()
             try:
@@ -325,7 +326,12 @@ def loadgen_main(raw_spec: str) -> int:
 
 
 def run_level(
-    port: int, pid: int, path: str, concurrency: int, args: argparse.Namespace
+    port: int,
+    pid: int,
+    path: str,
+    concurrency: int,
+    args: argparse.Namespace,
+    initial_cookies: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     spec = {
         "port": port,
@@ -336,6 +342,7 @@ def run_level(
         "duration": args.duration,
         "requests": args.requests,
         "cookies": not args.no_cookies,
+        "initial_cookies": initial_cookies or {},
     }
     completed = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "_loadgen", json.dumps(spec)],
