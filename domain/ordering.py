@@ -286,15 +286,25 @@ async def order_for_update(user_id: int, distribution_id: int) -> dict:
     return await query.first()
 
 
-async def apply_line(
-    order: dict, product: dict, quantity: int, subscription_id: int | None
-) -> None:
-    """Set one line; the stock moves by the difference, never below zero."""
+def _check_maximum(product: dict, quantity: int) -> None:
     if product["max_per_order"] is not None and quantity > product["max_per_order"]:
         raise OrderingError(
             f"Maximum {product['max_per_order']} par commande pour ce produit.",
             product_id=product["id"],
         )
+
+
+def _not_enough(product_id: int, available: int) -> OrderingError:
+    return OrderingError(
+        f"Plus que {available} disponible{'s' if available > 1 else ''}.", product_id=product_id
+    )
+
+
+async def apply_line(
+    order: dict, product: dict, quantity: int, subscription_id: int | None
+) -> None:
+    """Set one line; the stock moves by the difference, never below zero."""
+    _check_maximum(product, quantity)
     line = (
         await OrderLine.select(OrderLine.id, OrderLine.quantity)
         .where((OrderLine.order == order["id"]) & (OrderLine.product == product["id"]))
@@ -310,11 +320,7 @@ async def apply_line(
         )
         if not taken:
             left = await Product.select(Product.stock).where(Product.id == product["id"]).first()
-            available = old + max(0, left["stock"] or 0)
-            raise OrderingError(
-                f"Plus que {available} disponible{'s' if available > 1 else ''}.",
-                product_id=product["id"],
-            )
+            raise _not_enough(product["id"], old + max(0, left["stock"] or 0))
     elif delta < 0 and product["stock"] is not None:
         await Product.update({Product.stock: Product.stock - delta}).where(
             Product.id == product["id"]
@@ -374,6 +380,41 @@ async def _subscription_for(user_id: int, product: dict, dist: dict) -> int | No
         )
     ).returning(Subscription.id)
     return rows[0]["id"]
+
+
+async def set_guest_quantities(
+    group_id: int, distribution_id: int, guest: dict[int, int], quantities: dict[int, str | int]
+) -> tuple[Basket | None, dict[int, str]]:
+    """A visitor's basket (the caller keeps it, in their session): the member's rules, but
+    the stock is only checked, not taken, until the visitor registers and validates.
+
+    Returns the basket with every accepted change, and the refusals by product.
+    """
+    current = await basket(group_id, distribution_id, None, guest)
+    if current is None:
+        return None, {}
+    errors: dict[int, str] = {}
+    for product_id, raw in sorted(quantities.items()):
+        try:
+            if current.state != "open":
+                raise OrderingError(WINDOW_MESSAGES[current.state])
+            product = current.products.get(product_id)
+            if product is None:
+                raise OrderingError("Ce produit n'est pas disponible à cette distribution.")
+            quantity = parse_quantity(raw)
+            _check_maximum(product, quantity)
+            if product["stock"] is not None and quantity > product["stock"]:
+                raise _not_enough(product_id, product["stock"])
+        except OrderingError as error:
+            errors[product_id] = error.message
+            continue
+        current.quantities[product_id] = quantity
+    current.total_cents = sum(
+        current.products[pid]["price_cents"] * q
+        for pid, q in current.quantities.items()
+        if pid in current.products
+    )
+    return current, errors
 
 
 @dataclass

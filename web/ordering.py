@@ -128,11 +128,11 @@ async def change_line(
     raw_quantity = data.get("q", data.get(f"q{product_id}", "0"))
     error = None
     if user_id is None:
-        basket, error = await _guest_change(request, distribution_id, product_id, raw_quantity)
-        quantity = basket.get(product_id, 0)
-        total = await _guest_total(group["id"], distribution_id, basket)
-        state, stock_left = "draft", None
-        product = await _product_for_line(group["id"], distribution_id, product_id)
+        current, errors = await _guest_change(request, distribution_id, {product_id: raw_quantity})
+        error = errors.get(product_id)
+        product = current.products.get(product_id)
+        quantity = current.quantities.get(product_id, 0)
+        total, state, stock_left = current.total_cents, "draft", None
     else:
         await _ensure_member(request, user_id)
         try:
@@ -180,42 +180,22 @@ async def change_line(
     return render(request, "ordering/_line.html", context)
 
 
-async def _product_for_line(group_id: int, distribution_id: int, product_id: int) -> dict | None:
-    current = await ordering.basket(group_id, distribution_id, None, {})
-    return current.products.get(product_id) if current else None
-
-
-async def _guest_total(group_id: int, distribution_id: int, guest: dict[int, int]) -> int:
-    current = await ordering.basket(group_id, distribution_id, None, guest)
-    return current.total_cents if current else 0
-
-
 async def _guest_change(
-    request: Request, distribution_id: int, product_id: int, raw: str
-) -> tuple[dict[int, int], str | None]:
-    """A visitor's basket lives in their session until they register."""
-    basket = _guest_basket(request, distribution_id)
-    group = request.state.group
-    current = await ordering.basket(group["id"], distribution_id, None, basket)
+    request: Request, distribution_id: int, quantities: dict[int, str]
+) -> tuple[ordering.Basket, dict[int, str]]:
+    """A visitor's basket lives in their session until they register; like a member's form,
+    one refused line and nothing is kept."""
+    current, errors = await ordering.set_guest_quantities(
+        request.state.group["id"],
+        distribution_id,
+        _guest_basket(request, distribution_id),
+        quantities,
+    )
     if current is None:
         raise NotFoundException("Distribution introuvable.")
-    if current.state != "open":
-        return basket, ordering.WINDOW_MESSAGES[current.state]
-    product = current.products.get(product_id)
-    if product is None:
-        return basket, "Ce produit n'est pas disponible à cette distribution."
-    try:
-        quantity = ordering.parse_quantity(raw)
-    except OrderingError as error:
-        return basket, error.message
-    if product["max_per_order"] is not None and quantity > product["max_per_order"]:
-        return basket, f"Maximum {product['max_per_order']} par commande pour ce produit."
-    if product["stock"] is not None and quantity > product["stock"]:
-        available = product["stock"]
-        return basket, f"Plus que {available} disponible{'s' if available > 1 else ''}."
-    basket[product_id] = quantity
-    _save_guest_basket(request, distribution_id, basket)
-    return basket, None
+    if not errors:
+        _save_guest_basket(request, distribution_id, current.quantities)
+    return current, errors
 
 
 def _quantities_from(data: dict[str, str]) -> dict[int, str]:
@@ -268,15 +248,11 @@ async def submit_order(
 async def _guest_submit(
     request: Request, slug: str, distribution_id: int, quantities: dict[int, str], validate: bool
 ) -> object:
-    errors: dict[int, str] = {}
-    for product_id, raw in sorted(quantities.items()):
-        _, error = await _guest_change(request, distribution_id, product_id, raw)
-        if error:
-            errors[product_id] = error
+    current, errors = await _guest_change(request, distribution_id, quantities)
     if errors:
         return await _page(request, distribution_id, errors=errors)
     if validate:
-        if not any(_guest_basket(request, distribution_id).values()):
+        if not any(current.quantities.values()):
             return await _page(request, distribution_id, errors={0: "Votre panier est vide."})
         return redirect(request, f"/g/{slug}/commandes/{distribution_id}/finaliser")
     return redirect(request, f"/g/{slug}/commandes/{distribution_id}")

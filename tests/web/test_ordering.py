@@ -362,3 +362,17 @@ async def test_recap_mail_groups_a_burst_of_changes_into_one_mail(client, mailbo
     assert "Halle" in body and "Total : 7,52\xa0€" in body
     await asyncio.sleep(3)
     assert len(mailbox.to("vera@example.org", "Votre commande du")) == 1
+
+
+async def test_guest_basket_follows_the_same_rules_and_keeps_nothing_on_a_bad_line(client):
+    admin = await make_user("admin@example.org")
+    world = await make_distribution_world(admin, products=2, stock=3)
+    a, b = world["products"]
+    response = await post_form(client, f"{world['url']}/ligne/{a}", {"q": "4"}, htmx=True)
+    assert "Plus que 3 disponibles." in response.text
+    response = await post_form(client, world["url"], {f"q{a}": "2", f"q{b}": "x"})
+    assert response.status_code == 422
+    assert "nombre entier positif ou zéro" in response.text
+    page = await client.get(world["url"])
+    assert f'name="q{a}" value="0"' in page.text
+    assert "Total : <strong>0,00\xa0€" in page.text
