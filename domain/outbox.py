@@ -35,23 +35,25 @@ def render(template: str, context: dict) -> tuple[str, str, str]:
     return subject, text, html
 
 
+def _row(key: str, kind: str, instance: str, to: str, rendered: tuple[str, str, str]):
+    subject, text, html = rendered
+    return OutboxMail(
+        key=key,
+        kind=kind,
+        instance=instance,
+        to_addr=to,
+        subject=subject,
+        body_text=text,
+        body_html=html,
+    )
+
+
 async def queue(
     *, key: str, kind: str, to: str, template: str, context: dict, instance: str = "main"
 ) -> int | None:
     """Insert the mail unless one with this key exists; returns the new row's id or None."""
-    subject, text, html = render(template, context)
     rows = (
-        await OutboxMail.insert(
-            OutboxMail(
-                key=key,
-                kind=kind,
-                instance=instance,
-                to_addr=to,
-                subject=subject,
-                body_text=text,
-                body_html=html,
-            )
-        )
+        await OutboxMail.insert(_row(key, kind, instance, to, render(template, context)))
         .on_conflict(target=OutboxMail.key, action="DO NOTHING")
         .returning(OutboxMail.id)
     )
@@ -171,16 +173,7 @@ async def queue_grouped(
     )
     if rows:
         return rows[0]["id"]
-    rows = await OutboxMail.insert(
-        OutboxMail(
-            key=f"{key_prefix}:{secrets.token_hex(8)}",
-            kind=kind,
-            instance=instance,
-            to_addr=to,
-            subject=subject,
-            body_text=text,
-            body_html=html,
-            send_after=send_after,
-        )
-    ).returning(OutboxMail.id)
+    row = _row(f"{key_prefix}:{secrets.token_hex(8)}", kind, instance, to, (subject, text, html))
+    row.send_after = send_after
+    rows = await OutboxMail.insert(row).returning(OutboxMail.id)
     return rows[0]["id"]
