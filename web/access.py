@@ -59,7 +59,13 @@ async def load_user(connection: ASGIConnection) -> dict | None:
     return user
 
 
+# Ids are 32-bit integers in the database: a larger one in a URL names nothing.
+MAX_ID = 2**31 - 1
+
+
 async def policy_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    if any(isinstance(v, int) and not 0 <= v <= MAX_ID for v in connection.path_params.values()):
+        raise NotFoundException("Cette page n'existe pas.")
     raw = handler.opt.get("policy")
     if raw is None:
         raise PermissionDeniedException("Aucune règle d'accès déclarée pour cette page.")

@@ -377,3 +377,21 @@ async def test_anonymous_pages_store_no_session_and_static_files_set_no_cookie(c
     client.cookies.clear()
     static = await client.get("/static/app.css")
     assert "set-cookie" not in static.headers
+
+
+async def test_ids_beyond_the_database_range_are_not_found(client):
+    from tests.helpers import login, make_distribution_world, make_user, post_form
+
+    admin = await make_user("big@example.org")
+    world = await make_distribution_world(admin)
+    await login(client, "big@example.org")
+    slug = world["group"]["slug"]
+    for path in (
+        f"/g/{slug}/commandes/99999999999",
+        f"/g/{slug}/catalogues/99999999999/produits",
+    ):
+        response = await client.get(path)
+        assert response.status_code == 404, path
+        assert "Page introuvable" in response.text
+    line = f"/g/{slug}/commandes/{world['distribution']}/ligne/99999999999"
+    assert (await post_form(client, line, {"q": "1"}, htmx=True)).status_code == 404
