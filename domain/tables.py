@@ -31,6 +31,11 @@ class Group(Table, tablename="app_group"):
     description = Text(default="")
     instance = Varchar(length=40, default="main", index=True)
     created_at = Timestamptz(default=TimestamptzNow())
+    # A move to another instance (operator command): `instance` is the new one; requests
+    # on `previous_instance`'s hosts are redirected from `migrated_at` to `redirect_until`.
+    previous_instance = Varchar(length=40, default="")
+    migrated_at = Timestamptz(null=True, default=None)
+    redirect_until = Timestamptz(null=True, default=None)
 
 
 class Membership(Table):
@@ -40,6 +45,7 @@ class Membership(Table):
     can_messages = Boolean(default=False)
     can_members = Boolean(default=False)
     created_at = Timestamptz(default=TimestamptzNow())
+    shared_with = ForeignKey(User, null=True, default=None)  # a couple sharing a membership
     # unique (user, group): a unique index created in the migration (portable to SQLite)
 
 
@@ -83,13 +89,21 @@ class Distribution(Table):
     orders_open_at = Timestamptz()
     orders_close_at = Timestamptz()
     cancelled_at = Timestamptz(null=True, default=None)
+    # "Valider la distribution": what was handed over is confirmed; orders become read-only.
+    validated_at = Timestamptz(null=True, default=None)
+    validated_by = ForeignKey(User, null=True, default=None)
 
 
 class CatalogDistribution(Table):
-    """Which catalogs deliver at a distribution; unique (catalog, distribution) by index."""
+    """Which catalogs deliver at a distribution; unique (catalog, distribution) by index.
+
+    `orders_open_at` / `orders_close_at`: this catalog's own order window at that date,
+    when it differs from the distribution's."""
 
     catalog = ForeignKey(Catalog, null=False)
     distribution = ForeignKey(Distribution, null=False)
+    orders_open_at = Timestamptz(null=True, default=None)
+    orders_close_at = Timestamptz(null=True, default=None)
 
 
 class Product(Table):
@@ -116,6 +130,7 @@ class Order(Table, tablename="member_order"):
     validated_at = Timestamptz(null=True, default=None)
     updated_at = Timestamptz(default=TimestamptzNow())
     total_cents = Integer(default=0)
+    absent = Boolean(default=False)  # marked at the distribution's validation
 
 
 class OrderLine(Table):
@@ -182,10 +197,93 @@ class OutboxMail(Table):
     subject = Varchar(length=300)
     body_text = Text()
     body_html = Text()
-    state = Varchar(length=20, default="pending", index=True)  # pending|sending|sent|failed
+    state = Varchar(length=20, default="pending", index=True)  # pending|sending|sent|failed|bounced
     attempts = Integer(default=0)
     last_error = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow())
     claimed_at = Timestamptz(null=True, default=None)
     sent_at = Timestamptz(null=True, default=None)
     send_after = Timestamptz(null=True, default=None)  # grouped mails wait until then
+    user = ForeignKey(User, null=True, default=None)  # the recipient, when they have an account
+    message = ForeignKey("GroupMessage", null=True, default=None)
+    reply_to = Varchar(length=254, default="")
+    headers = Text(default="")  # JSON object of extra headers (List-Unsubscribe...)
+
+
+class CatalogDocument(Table):
+    """A PDF of a catalog (the contract to sign...), shown to `visibility`."""
+
+    catalog = ForeignKey(Catalog, null=False)
+    name = Varchar(length=200)
+    visibility = Varchar(length=20, default="members")  # members | subscribers | admins
+    content = Bytea()
+    size = Integer(default=0)
+    uploaded_by = ForeignKey(User, null=True, default=None)
+    uploaded_at = Timestamptz(default=TimestamptzNow())
+
+
+class JoinRequest(Table):
+    """A request to join a group in "liste d'attente" mode."""
+
+    user = ForeignKey(User, null=False)
+    group = ForeignKey(Group, null=False)
+    message = Text(default="")
+    state = Varchar(length=20, default="pending")  # pending | accepted | refused
+    answer = Text(default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+    decided_by = ForeignKey(User, null=True, default=None)
+    decided_at = Timestamptz(null=True, default=None)
+
+
+class ConsentRecord(Table):
+    """Consent of a person whose account an admin created for them ("Mode création")."""
+
+    user = ForeignKey(User, null=False)
+    group = ForeignKey(Group, null=False)
+    recorded_by = ForeignKey(User, null=False)
+    recorded_at = Timestamptz(default=TimestamptzNow())
+    statement = Text()
+
+
+class MembershipFee(Table):
+    """A yearly membership fee (adhésion) paid to the group's association."""
+
+    group = ForeignKey(Group, null=False)
+    user = ForeignKey(User, null=False)
+    year = Integer()
+    amount_cents = Integer()
+    paid_on = Date()
+    means = Varchar(length=40, default="")  # chèque, espèces, virement...
+    recorded_by = ForeignKey(User, null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class MailOptOut(Table):
+    """An automatic notification kind a user does not want ("Mes communications")."""
+
+    user = ForeignKey(User, null=False)
+    kind = Varchar(length=40)  # orders_open | order_recap | reminder_24h | reminder_4h
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class GroupMessage(Table):
+    """A message of the MESSAGERIE; each recipient's mail is an OutboxMail row."""
+
+    group = ForeignKey(Group, null=False)
+    author = ForeignKey(User, null=False)
+    subject = Varchar(length=300)
+    body = Text()
+    recipients = Varchar(length=60)  # all | catalog:<id> | distribution:<id> | waiting | admins
+    recipients_label = Varchar(length=300, default="")
+    recipient_count = Integer(default=0)
+    attachment_name = Varchar(length=200, default="")
+    attachment = Bytea(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class RedirectCount(Table):
+    """Redirections served for a migrated group, per day (unique (group, day) by index)."""
+
+    group = ForeignKey(Group, null=False)
+    day = Date()
+    count = Integer(default=0)

@@ -58,21 +58,13 @@ DESCRIPTION = "foundation"
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="domain", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="domain", description=DESCRIPTION)
 
-    manager.add_table(
-        class_name="Group", tablename="app_group", schema=None, columns=None
-    )
+    manager.add_table(class_name="Group", tablename="app_group", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Vendor", tablename="vendor", schema=None, columns=None
-    )
+    manager.add_table(class_name="Vendor", tablename="vendor", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Membership", tablename="membership", schema=None, columns=None
-    )
+    manager.add_table(class_name="Membership", tablename="membership", schema=None, columns=None)
 
     manager.add_table(
         class_name="OutboxMail",
@@ -88,9 +80,7 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="Catalog", tablename="catalog", schema=None, columns=None
-    )
+    manager.add_table(class_name="Catalog", tablename="catalog", schema=None, columns=None)
 
     manager.add_table(
         class_name="AccountToken",
@@ -99,9 +89,7 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="User", tablename="app_user", schema=None, columns=None
-    )
+    manager.add_table(class_name="User", tablename="app_user", schema=None, columns=None)
 
     manager.add_column(
         table_class_name="Group",

@@ -126,9 +126,7 @@ DESCRIPTION = "ordering: places, distributions, catalogs, products, orders, subs
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="domain", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="domain", description=DESCRIPTION)
 
     manager.add_table(
         class_name="Distribution",
@@ -137,9 +135,7 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="Order", tablename="member_order", schema=None, columns=None
-    )
+    manager.add_table(class_name="Order", tablename="member_order", schema=None, columns=None)
 
     manager.add_table(
         class_name="SubscriptionLine",
@@ -155,9 +151,7 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="OrderLine", tablename="order_line", schema=None, columns=None
-    )
+    manager.add_table(class_name="OrderLine", tablename="order_line", schema=None, columns=None)
 
     manager.add_table(
         class_name="RequestKey",
@@ -166,13 +160,9 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="Product", tablename="product", schema=None, columns=None
-    )
+    manager.add_table(class_name="Product", tablename="product", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Place", tablename="place", schema=None, columns=None
-    )
+    manager.add_table(class_name="Place", tablename="place", schema=None, columns=None)
 
     manager.add_table(
         class_name="CatalogDistribution",

@@ -8,7 +8,7 @@ VERSION = "1.38.0"
 DESCRIPTION = "ordering indexes"
 
 STATEMENTS = [
-    'CREATE UNIQUE INDEX IF NOT EXISTS member_order_user_distribution '
+    "CREATE UNIQUE INDEX IF NOT EXISTS member_order_user_distribution "
     'ON member_order ("user", distribution)',
     'CREATE UNIQUE INDEX IF NOT EXISTS order_line_order_product ON order_line ("order", product)',
     "CREATE UNIQUE INDEX IF NOT EXISTS catalog_distribution_pair "
