@@ -29,7 +29,20 @@ from litestar.template.config import TemplateConfig
 from domain import database
 from domain.ordering import euros
 from domain.settings import Settings, SettingsError, load_settings
-from web import accounts, catalogs, contracts, distributions, groups, health, ordering, producers
+from web import (
+    accounts,
+    catalog_orders,
+    catalogs,
+    contracts,
+    distributions,
+    groups,
+    health,
+    members,
+    messaging,
+    ordering,
+    producer_space,
+    producers,
+)
 from web.access import Policy, login_url, policy, policy_guard
 from web.observability import RequestLogMiddleware, configure_logging
 from web.routing import UNKNOWN_HOST_PAGE, InstanceMiddleware
@@ -151,6 +164,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *catalogs.handlers,
             *ordering.handlers,
             *contracts.handlers,
+            *catalog_orders.handlers,
+            *members.handlers,
+            *messaging.handlers,
+            *producer_space.handlers,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC],

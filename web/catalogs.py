@@ -84,6 +84,55 @@ async def catalog_for_products(request: Request, catalog_id: int, *, edit: bool)
     return catalog
 
 
+async def managed_catalog(request: Request, catalog_id: int, *, edit: bool) -> dict:
+    """The catalog of a "Gérer" page, or 404/403: its producer reads (`edit=False`); admins
+    and its coordinator change. The view has what the menu needs."""
+    return _catalog_view(request, await catalog_for_products(request, catalog_id, edit=edit))
+
+
+# The left menu after "Gérer", in the seed's order: (key, label, path, who may see it).
+# "edit": admins and the catalog's coordinator; "read": also the catalog's producer;
+# "admin": group admins only.
+CATALOG_MENU = (
+    ("recap", "RÉCAPITULATIF", "gerer", "read"),
+    ("modifier", "MODIFIER LE CATALOGUE", "", "admin"),
+    ("produits", "PRODUITS", "produits", "read"),
+    ("distributions", "DISTRIBUTIONS", "distributions", "edit"),
+    ("commandes", "COMMANDES", "commandes", "read"),
+    ("souscriptions", "SOUSCRIPTIONS", "souscriptions", "edit"),
+    ("documents", "DOCUMENTS", "documents", "edit"),
+    ("statistiques", "STATISTIQUES", "statistiques", "read"),
+    ("gros", "COMMANDE EN GROS", "commande-en-gros", "read"),
+)
+
+
+def catalog_menu(request: Request, catalog: dict) -> list[dict]:
+    """The menu items this user may use for this catalog (SOUSCRIPTIONS: AMAP contracts)."""
+    base = f"/g/{request.state.group['slug']}/catalogues/{catalog['id']}"
+    allowed = {
+        "read": may_see_products(request, catalog),
+        "edit": may_edit_products(request, catalog),
+        "admin": request.state.roles.admin,
+    }
+    return [
+        {"key": key, "label": label, "url": f"{base}/{path}".rstrip("/")}
+        for key, label, path, who in CATALOG_MENU
+        if allowed[who] and (key != "souscriptions" or request.state.group["kind"] == "amap")
+    ]
+
+
+def catalog_context(request: Request, catalog: dict, menu: str, **extra) -> dict:
+    """The context of a page of the catalog menu (templates extend catalogs/manage.html)."""
+    return group_context(
+        request,
+        active="catalogues",
+        catalog=catalog,
+        menu=catalog_menu(request, catalog),
+        menu_active=menu,
+        **extra,
+    )
+
+
 # ---- catalogs --------------------------------------------------------------------------
 
 
@@ -106,6 +155,7 @@ def _catalog_view(request: Request, catalog: dict) -> dict:
         "period": _period(catalog),
         "coordinator_name": coordinator.strip() if catalog["coordinator"] else "",
         "may_edit_products": may_edit_products(request, catalog),
+        "may_manage": may_see_products(request, catalog),
     }
 
 

@@ -7,7 +7,6 @@ from typing import Annotated
 import msgspec
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotFoundException
 from litestar.params import Body
 
 from domain import groups
@@ -96,28 +95,6 @@ async def group_home(request: Request, slug: str) -> object:
     )
 
 
-# Tabs whose feature comes with a later part of the platform: the page says so plainly.
-_COMING = {
-    "membres": ("MEMBRES", Policy.MEMBERS),
-    "messagerie": ("MESSAGERIE", Policy.MESSAGES),
-}
-
-
-def _coming_tab(tab: str, label: str, rule: Policy):
-    @get(f"/g/{{slug:str}}/{tab}", opt=policy(rule), name=f"group_{tab}")
-    async def handler(request: Request, slug: str) -> object:
-        group = request.state.group
-        if tab == "contrats" and group["kind"] != "amap":
-            raise NotFoundException("Les contrats n'existent que dans les AMAP.")
-        return render(
-            request,
-            "groups/coming.html",
-            group_context(request, active=tab, label=label),
-        )
-
-    return handler
-
-
 @get("/g/{slug:str}/parametres", opt=policy(Policy.ADMIN), name="group_settings")
 async def settings_page(request: Request, slug: str) -> object:
     group = request.state.group
@@ -171,5 +148,4 @@ handlers = [
     group_home,
     settings_page,
     save_settings,
-    *[_coming_tab(tab, label, rule) for tab, (label, rule) in _COMING.items()],
 ]
