@@ -33,6 +33,7 @@ from web import (
     accounts,
     catalog_orders,
     catalogs,
+    communications,
     contracts,
     distributions,
     groups,
@@ -167,6 +168,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *catalog_orders.handlers,
             *members.handlers,
             *messaging.handlers,
+            *communications.handlers,
             *producer_space.handlers,
             create_static_files_router(
                 path="/static",
@@ -215,10 +217,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
 async def _sweep_forever(mail_jobs, interval: float = 60.0) -> None:
     """At start and then periodically: enqueue mails a crash or restart left pending, and
     give back the stock of baskets never validated once orders closed. Both are safe to
-    run in several web processes at once (conditional updates)."""
+    run in several web processes at once (conditional updates). Without Redis, also the
+    scheduler's tick (due notifications; unique keys make it safe to run twice)."""
     from domain.ordering import release_abandoned_baskets
+    from jobs import broker as jobs_broker
+    from jobs import scheduler
 
     while True:
+        if jobs_broker.is_in_process():
+            try:
+                await scheduler.tick()
+            except Exception:  # noqa: BLE001
+                log.exception("tour du planificateur impossible")
         try:
             mail_jobs.sweep_outbox.send()
         except Exception:  # noqa: BLE001 - a broker hiccup must not kill the web process
@@ -274,7 +284,16 @@ def main(argv: list[str]) -> int:
         print(f"\n  {instance.name} : {instance.url}/\n", flush=True)
         uvicorn.run("app:app", host=host, port=port, log_level="warning", proxy_headers=True)
         return 0
-    print("usage: python app.py [serve | migrate | seed-demo]", file=sys.stderr)
+    if command in ("migrate-groups", "migrated-groups"):
+        from domain.instances import run_command
+
+        return asyncio.run(run_command(command, argv[1:], settings.instances))
+    print(
+        "usage: python app.py [serve | migrate | seed-demo | migrate-groups --to INSTANCE "
+        "(--kind KIND | --slug SLUG ...) --from-date AAAA-MM-JJ --until AAAA-MM-JJ "
+        "| migrated-groups]",
+        file=sys.stderr,
+    )
     return 2
 
 

@@ -19,6 +19,12 @@ import msgspec
 from emails.backend.smtp import SMTPBackend
 
 
+class Attachment(msgspec.Struct, frozen=True):
+    filename: str
+    data: bytes
+    content_type: str = "application/octet-stream"
+
+
 class OutgoingMail(msgspec.Struct, frozen=True):
     to: str
     subject: str
@@ -28,6 +34,16 @@ class OutgoingMail(msgspec.Struct, frozen=True):
     from_addr: str
     message_id: str
     headers: dict[str, str] = {}
+    reply_to: str = ""
+    attachments: list[Attachment] = []
+
+
+class Dkim(msgspec.Struct, frozen=True):
+    """DKIM signing: the PEM private key, the signing domain and the DNS selector."""
+
+    key: bytes
+    domain: str
+    selector: str
 
 
 class SendError(Exception):
@@ -69,10 +85,10 @@ class FileTransport(msgspec.Struct, frozen=True):
     folder: str
 
 
-def _message(mail: OutgoingMail) -> emails.Message:
+def _message(mail: OutgoingMail, dkim: Dkim | None = None) -> emails.Message:
     # Date and Message-ID through their own arguments: `emails` always writes a Date
     # header, so passing them in `headers` would give the mail two of each.
-    return emails.html(
+    message = emails.html(
         html=mail.html,
         text=mail.text,
         subject=mail.subject,
@@ -81,8 +97,20 @@ def _message(mail: OutgoingMail) -> emails.Message:
         message_id=mail.message_id,
         date=formatdate(localtime=False, usegmt=True),
         headers=dict(mail.headers),
+        reply_to=mail.reply_to or None,
         charset="utf-8",
     )
+    for attachment in mail.attachments:
+        message.attach(
+            data=attachment.data,
+            filename=attachment.filename,
+            content_disposition="attachment",
+            mime_type=attachment.content_type,
+        )
+    if dkim is not None:
+        # Signed when the message is written out, over the headers a reader trusts.
+        message.dkim(key=dkim.key, domain=dkim.domain, selector=dkim.selector)
+    return message
 
 
 def _is_permanent(error: Exception) -> tuple[bool, int | None]:
@@ -93,8 +121,10 @@ def _is_permanent(error: Exception) -> tuple[bool, int | None]:
     return (code is not None and code >= 500), code
 
 
-def send(mail: OutgoingMail, transport: SmtpTransport | FileTransport) -> None:
-    message = _message(mail)
+def send(
+    mail: OutgoingMail, transport: SmtpTransport | FileTransport, dkim: Dkim | None = None
+) -> None:
+    message = _message(mail, dkim)
     if isinstance(transport, FileTransport):
         folder = Path(transport.folder)
         folder.mkdir(parents=True, exist_ok=True)

@@ -5,11 +5,20 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 
 from domain.accounts import EMAIL_RE, FieldErrors, normalize_email
 from domain.database import transaction
-from domain.tables import Catalog, CatalogDistribution, Distribution, Product, User, Vendor
+from domain.distributions import PARIS, label
+from domain.tables import (
+    Catalog,
+    CatalogDistribution,
+    Distribution,
+    OrderLine,
+    Product,
+    User,
+    Vendor,
+)
 
 CATALOG_KINDS = {
     "variable": "Commande variable",
@@ -380,3 +389,260 @@ async def save_product(
 async def photo(product_id: int) -> bytes | None:
     row = await Product.select(Product.photo).where(Product.id == product_id).first()
     return row["photo"] if row else None
+
+
+# ---- inline editing, several at once, import -------------------------------------------
+
+INLINE_FIELDS = ("name", "price", "stock", "active")
+_INLINE_COLUMNS = {"name": "name", "price": "price_cents", "stock": "stock"}
+
+
+def form_fields(product: dict) -> dict[str, str]:
+    """A product as the product form's fields (the input of check_product)."""
+    cents = product["price_cents"]
+    return {
+        "name": product["name"],
+        "unit": product["unit"],
+        "price": f"{cents // 100},{cents % 100:02d}",
+        "vat_rate": str(product["vat_rate"]),
+        "stock": "" if product["stock"] is None else str(product["stock"]),
+        "max_per_order": "" if product["max_per_order"] is None else str(product["max_per_order"]),
+        "reference": product["reference"],
+    }
+
+
+async def update_product_field(catalog_id: int, product_id: int, field: str, value: str) -> dict:
+    """One cell of the product list (name, price, stock or active), checked by the rules of
+    the product form; raises FieldErrors({field: message}) and changes nothing if refused."""
+    current = await product(catalog_id, product_id)
+    if current is None or field not in INLINE_FIELDS:
+        raise FieldErrors({field: "Ce produit ne peut pas être modifié ainsi."})
+    if field == "active":
+        change = {Product.active: value.strip().lower() in ("1", "oui", "on", "true")}
+    else:
+        values, errors = check_product(**(form_fields(current) | {field: value}))
+        if field in errors:
+            raise FieldErrors({field: errors[field]})
+        column = _INLINE_COLUMNS[field]
+        change = {getattr(Product, column): values[column]}
+    await Product.update(change).where((Product.id == product_id) & (Product.catalog == catalog_id))
+    return await product(catalog_id, product_id)
+
+
+async def set_products_active(catalog_id: int, product_ids: list[int], active: bool) -> int:
+    """Activate or deactivate several products; ids of another catalog are left alone."""
+    if not product_ids:
+        raise FieldErrors({"ids": "Cochez au moins un produit."})
+    rows = (
+        await Product.update({Product.active: active})
+        .where((Product.catalog == catalog_id) & Product.id.is_in(product_ids))
+        .returning(Product.id)
+    )
+    return len(rows)
+
+
+async def import_products(catalog_id: int, items: list[dict]) -> tuple[int, int]:
+    """The rows of a confirmed import, all in one transaction or none: each item is
+    {line, product_id (None: a new product), fields (the product form's), active}. Every row
+    is checked again by check_product. Returns (created, updated)."""
+    created = updated = 0
+    async with transaction():
+        for item in items:
+            values, errors = check_product(**item["fields"])
+            if errors:
+                raise FieldErrors({"file": f"Ligne {item['line']} : {next(iter(errors.values()))}"})
+            values["active"] = bool(item["active"])
+            if item["product_id"] is None:
+                await Product.insert(Product(catalog=catalog_id, **values))
+                created += 1
+                continue
+            done = (
+                await Product.update({getattr(Product, k): v for k, v in values.items()})
+                .where((Product.id == item["product_id"]) & (Product.catalog == catalog_id))
+                .returning(Product.id)
+            )
+            if not done:
+                raise FieldErrors(
+                    {"file": f"Ligne {item['line']} : ce produit n'existe plus dans le catalogue."}
+                )
+            updated += 1
+    return created, updated
+
+
+# ---- the distributions of a catalog -----------------------------------------------------
+
+
+class DeliveryError(Exception):
+    """A change of the catalog's distributions was refused; `message` is in French."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+async def order_counts(catalog_id: int) -> dict[int, int]:
+    """{distribution: number of orders (draft or validated) with a line of this catalog}."""
+    rows = await OrderLine.raw(
+        "SELECT o.distribution AS distribution, COUNT(DISTINCT o.id) AS orders "
+        'FROM order_line ol JOIN member_order o ON o.id = ol."order" '
+        "JOIN product p ON p.id = ol.product WHERE p.catalog = {} GROUP BY o.distribution",
+        catalog_id,
+    )
+    return {row["distribution"]: row["orders"] for row in rows}
+
+
+async def deliveries(catalog_id: int) -> list[dict]:
+    """The distributions the catalog delivers at, by date, with this catalog's own window
+    (`opens`/`closes`: its dates, else the distribution's) and its number of orders."""
+    rows = (
+        await CatalogDistribution.select(
+            CatalogDistribution.orders_open_at,
+            CatalogDistribution.orders_close_at,
+            CatalogDistribution.distribution.id.as_alias("id"),
+            CatalogDistribution.distribution.starts_at.as_alias("starts_at"),
+            CatalogDistribution.distribution.ends_at.as_alias("ends_at"),
+            CatalogDistribution.distribution.orders_open_at.as_alias("dist_open_at"),
+            CatalogDistribution.distribution.orders_close_at.as_alias("dist_close_at"),
+            CatalogDistribution.distribution.cancelled_at.as_alias("cancelled_at"),
+            CatalogDistribution.distribution.place.name.as_alias("place_name"),
+        )
+        .where(CatalogDistribution.catalog == catalog_id)
+        .order_by(CatalogDistribution.distribution.starts_at)
+    )
+    counts = await order_counts(catalog_id)
+    for row in rows:
+        row["opens"] = row["orders_open_at"] or row["dist_open_at"]
+        row["closes"] = row["orders_close_at"] or row["dist_close_at"]
+        row["own_window"] = bool(row["orders_open_at"] or row["orders_close_at"])
+        row["orders"] = counts.get(row["id"], 0)
+    return rows
+
+
+async def addable_distributions(group_id: int, catalog_id: int) -> list[dict]:
+    """The group's coming distributions (not cancelled) the catalog does not deliver at yet."""
+    delivered = CatalogDistribution.select(CatalogDistribution.distribution).where(
+        CatalogDistribution.catalog == catalog_id
+    )
+    return (
+        await Distribution.select(
+            Distribution.id,
+            Distribution.starts_at,
+            Distribution.place.name.as_alias("place_name"),
+        )
+        .where(
+            (Distribution.group == group_id)
+            & Distribution.cancelled_at.is_null()
+            & (Distribution.ends_at >= datetime.now(UTC))
+            & Distribution.id.not_in(delivered)
+        )
+        .order_by(Distribution.starts_at)
+        .limit(200)
+    )
+
+
+async def add_delivery(group_id: int, catalog_id: int, distribution_id: int) -> None:
+    offered = {d["id"] for d in await addable_distributions(group_id, catalog_id)}
+    if distribution_id not in offered:
+        raise DeliveryError("Choisissez une distribution à venir de ce groupe.")
+    await CatalogDistribution.insert(
+        CatalogDistribution(catalog=catalog_id, distribution=distribution_id)
+    ).on_conflict(action="DO NOTHING")
+
+
+async def remove_delivery(catalog_id: int, distribution_id: int) -> None:
+    """Refused while members have orders of this catalog at that date."""
+    async with transaction():
+        orders = (await order_counts(catalog_id)).get(distribution_id, 0)
+        if orders:
+            raise DeliveryError(
+                f"Cette distribution a {orders} commande{'s' if orders > 1 else ''} de ce "
+                "catalogue : elle ne peut pas être retirée. Les commandes doivent d'abord "
+                "être supprimées."
+            )
+        await CatalogDistribution.delete().where(
+            (CatalogDistribution.catalog == catalog_id)
+            & (CatalogDistribution.distribution == distribution_id)
+        )
+
+
+def _paris_moment(value: str, field: str, errors: dict[str, str]) -> datetime | None:
+    """A datetime-local input, in Paris time; empty: None."""
+    if not value.strip():
+        return None
+    try:
+        return datetime.fromisoformat(value.strip()).replace(tzinfo=PARIS).astimezone(UTC)
+    except ValueError:
+        errors[field] = "Indiquez une date et une heure valides."
+        return None
+
+
+async def set_delivery_window(
+    catalog_id: int, distribution_id: int, *, opens: str, closes: str
+) -> None:
+    """This catalog's own order dates at one distribution; empty: the distribution's. They
+    stay inside the distribution's window (the catalog closes earlier, or opens later)."""
+    link = (
+        await CatalogDistribution.select(
+            CatalogDistribution.id,
+            CatalogDistribution.distribution.orders_open_at.as_alias("dist_open_at"),
+            CatalogDistribution.distribution.orders_close_at.as_alias("dist_close_at"),
+        )
+        .where(
+            (CatalogDistribution.catalog == catalog_id)
+            & (CatalogDistribution.distribution == distribution_id)
+        )
+        .first()
+    )
+    if link is None:
+        raise FieldErrors({"opens": "Ce catalogue n'est pas livré à cette distribution."})
+    errors: dict[str, str] = {}
+    own_open = _paris_moment(opens, "opens", errors)
+    own_close = _paris_moment(closes, "closes", errors)
+    dist_open, dist_close = link["dist_open_at"], link["dist_close_at"]
+    start, end = own_open or dist_open, own_close or dist_close
+    if not errors:
+        if start < dist_open:
+            errors["opens"] = (
+                "Les commandes de ce catalogue ne peuvent pas ouvrir avant celles de la "
+                f"distribution ({label(dist_open)})."
+            )
+        if end > dist_close:
+            errors["closes"] = (
+                "Les commandes de ce catalogue ne peuvent pas fermer après celles de la "
+                f"distribution ({label(dist_close)})."
+            )
+        if "closes" not in errors and end <= start:
+            errors["closes"] = "La fermeture des commandes doit être après leur ouverture."
+    if errors:
+        raise FieldErrors(errors)
+    await CatalogDistribution.update(
+        {
+            CatalogDistribution.orders_open_at: None if start == dist_open else start,
+            CatalogDistribution.orders_close_at: None if end == dist_close else end,
+        }
+    ).where(CatalogDistribution.id == link["id"])
+
+
+# ---- RÉCAPITULATIF -----------------------------------------------------------------------
+
+
+async def summary(catalog_id: int) -> dict:
+    """The figures of the recap page in one query: distributions, validated orders,
+    subscriptions running, and the total of this catalog's lines in validated orders."""
+    rows = await Catalog.raw(
+        "SELECT "
+        "(SELECT COUNT(*) FROM catalog_distribution WHERE catalog = {}) AS distributions, "
+        "(SELECT COUNT(DISTINCT o.id) FROM order_line ol "
+        ' JOIN member_order o ON o.id = ol."order" JOIN product p ON p.id = ol.product '
+        " WHERE p.catalog = {} AND o.state = 'validated') AS orders, "
+        "(SELECT COUNT(*) FROM subscription WHERE catalog = {} AND ended_at IS NULL) "
+        " AS subscriptions, "
+        "(SELECT COALESCE(SUM(ol.quantity * ol.unit_price_cents), 0) FROM order_line ol "
+        ' JOIN member_order o ON o.id = ol."order" JOIN product p ON p.id = ol.product '
+        " WHERE p.catalog = {} AND o.state = 'validated') AS sales_cents",
+        catalog_id,
+        catalog_id,
+        catalog_id,
+        catalog_id,
+    )
+    return {key: int(value or 0) for key, value in rows[0].items()}

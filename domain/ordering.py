@@ -58,14 +58,52 @@ def window_state(dist: dict, moment: datetime | None = None) -> str:
         return "not_open"
     if moment >= dist["orders_close_at"]:
         return "closed"
+    if dist.get("validated_at") is not None:
+        return "validated"
     return "open"
 
 
+VALIDATED_MESSAGE = "Cette distribution est validée : les commandes ne peuvent plus être modifiées."
 WINDOW_MESSAGES = {
     "not_open": "Les commandes ne sont pas encore ouvertes pour cette distribution.",
     "closed": "Les commandes sont fermées pour cette distribution.",
     "cancelled": "Cette distribution est annulée.",
+    "validated": VALIDATED_MESSAGE,
 }
+CATALOG_WINDOW_MESSAGES = {
+    "not_open": (
+        "Les commandes de ce catalogue ne sont pas encore ouvertes pour cette distribution."
+    ),
+    "closed": "Les commandes de ce catalogue sont fermées pour cette distribution.",
+}
+
+
+def catalog_window_state(link: dict, moment: datetime) -> str:
+    """A catalog's own order window at one date (CatalogDistribution.orders_open_at and
+    orders_close_at; None: the distribution's), inside the distribution's window."""
+    if link["orders_open_at"] is not None and moment < link["orders_open_at"]:
+        return "not_open"
+    if link["orders_close_at"] is not None and moment >= link["orders_close_at"]:
+        return "closed"
+    return "open"
+
+
+async def closed_catalogs(distribution_id: int) -> dict[int, str]:
+    """The catalogs of this date whose own window is not open: {catalog: state}. One query."""
+    moment = now()
+    links = await CatalogDistribution.select(
+        CatalogDistribution.catalog,
+        CatalogDistribution.orders_open_at,
+        CatalogDistribution.orders_close_at,
+    ).where(
+        (CatalogDistribution.distribution == distribution_id)
+        & (
+            CatalogDistribution.orders_open_at.is_not_null()
+            | CatalogDistribution.orders_close_at.is_not_null()
+        )
+    )
+    states = {link["catalog"]: catalog_window_state(link, moment) for link in links}
+    return {catalog: state for catalog, state in states.items() if state != "open"}
 
 
 def parse_quantity(value: str | int) -> int:
@@ -112,9 +150,12 @@ async def open_distributions(group_id: int, user_id: int | None) -> list[dict]:
     ids = [d["id"] for d in dists]
     links = await CatalogDistribution.select(
         CatalogDistribution.distribution,
+        CatalogDistribution.orders_open_at,
+        CatalogDistribution.orders_close_at,
         CatalogDistribution.catalog.name.as_alias("catalog_name"),
         CatalogDistribution.catalog.vendor.name.as_alias("vendor_name"),
     ).where(CatalogDistribution.distribution.is_in(ids))
+    links = [link for link in links if catalog_window_state(link, moment) == "open"]
     orders = []
     if user_id:
         orders = await Order.select(Order.distribution, Order.state, Order.total_cents).where(
@@ -148,6 +189,7 @@ class Basket:
     order: dict | None
     total_cents: int
     products: dict[int, dict] = field(default_factory=dict)
+    closed_catalogs: dict[int, str] = field(default_factory=dict)  # their own window is not open
 
 
 async def _distribution(group_id: int, distribution_id: int) -> dict | None:
@@ -211,7 +253,6 @@ async def basket(
         .order_by(Product.position)
         .order_by(Product.name)
     )
-    products = [p for p in rows if _in_period(p, dist)]
     order = None
     quantities: dict[int, int] = {}
     if user_id:
@@ -227,6 +268,14 @@ async def basket(
             quantities = {line["product"]: line["quantity"] for line in lines}
     elif guest:
         quantities = dict(guest)
+    # A catalog whose own window is not open at this date is not offered; lines already in
+    # the basket stay shown (and counted), but cannot change.
+    closed = await closed_catalogs(distribution_id)
+    products = [
+        p
+        for p in rows
+        if _in_period(p, dist) and (p["catalog"] not in closed or quantities.get(p["id"]))
+    ]
     vendors: list[dict] = []
     by_id: dict[int, dict] = {}
     for product in products:
@@ -245,6 +294,7 @@ async def basket(
         order=order,
         total_cents=total,
         products=by_id,
+        closed_catalogs=closed,
     )
 
 
@@ -274,9 +324,23 @@ async def _orderable(distribution_id: int, product_id: int, dist: dict) -> dict:
     return product
 
 
+async def refuse_if_validated(distribution_id: int) -> None:
+    """Orders of a validated distribution are read-only, whoever changes them. On PostgreSQL
+    the distribution is share-locked until the transaction ends: a validation running at the
+    same time waits for this change, or this change for the validation (then it is refused)."""
+    query = Distribution.select(Distribution.validated_at).where(Distribution.id == distribution_id)
+    if not is_sqlite():
+        query = query.lock_rows("SHARE")
+    row = await query.first()
+    if row is not None and row["validated_at"] is not None:
+        raise OrderingError(VALIDATED_MESSAGE)
+
+
 async def order_for_update(user_id: int, distribution_id: int) -> dict:
     """Get or create the member's order, and lock it (PostgreSQL) so that two requests
-    of the same member for the same order run one after the other."""
+    of the same member for the same order run one after the other. Every change of an
+    order's lines goes through here: a validated distribution refuses it."""
+    await refuse_if_validated(distribution_id)
     await Order.insert(Order(user=user_id, distribution=distribution_id)).on_conflict(
         action="DO NOTHING"
     )
@@ -402,6 +466,9 @@ async def set_guest_quantities(
             if product is None:
                 raise OrderingError("Ce produit n'est pas disponible à cette distribution.")
             quantity = parse_quantity(raw)
+            closed = current.closed_catalogs.get(product["catalog"])
+            if closed and quantity != current.quantities.get(product_id, 0):
+                raise OrderingError(CATALOG_WINDOW_MESSAGES[closed])
             _check_maximum(product, quantity)
             if product["stock"] is not None and quantity > product["stock"]:
                 raise _not_enough(product_id, product["stock"])
@@ -445,9 +512,14 @@ async def set_quantity(
     state = window_state(dist)
     if state != "open":
         raise OrderingError(WINDOW_MESSAGES[state], product_id=product_id)
+    closed = await closed_catalogs(distribution_id)
     mail_ids: list[int] = []
     async with transaction():
         product = await _orderable(distribution_id, product_id, dist)
+        if product["catalog"] in closed:
+            raise OrderingError(
+                CATALOG_WINDOW_MESSAGES[closed[product["catalog"]]], product_id=product_id
+            )
         replayed = not await _claim_key(key, user_id)
         order = await order_for_update(user_id, distribution_id)
         if not replayed:
@@ -506,6 +578,7 @@ async def submit_basket(
             errors[product_id] = error.message
     if errors:
         raise BasketErrors(errors)
+    closed = await closed_catalogs(distribution_id)
     mail_ids: list[int] = []
     async with transaction():
         if not await _claim_key(key, user_id):
@@ -516,9 +589,21 @@ async def submit_basket(
             )
             return order or {}, []
         order = await order_for_update(user_id, distribution_id)
+        kept = {}
+        if closed:
+            lines = await OrderLine.select(OrderLine.product, OrderLine.quantity).where(
+                OrderLine.order == order["id"]
+            )
+            kept = {line["product"]: line["quantity"] for line in lines}
         for product_id, qty in sorted(parsed.items()):  # id order: no deadlocks between baskets
             try:
                 product = await _orderable(distribution_id, product_id, dist)
+                if product["catalog"] in closed:
+                    if qty == kept.get(product_id, 0):
+                        continue  # an unchanged line of a closed catalog is kept as it is
+                    raise OrderingError(
+                        CATALOG_WINDOW_MESSAGES[closed[product["catalog"]]], product_id=product_id
+                    )
                 subscription_id = await _subscription_for(user_id, product, dist) if qty else None
                 await apply_line(order, product, qty, subscription_id)
             except OrderingError as error:
@@ -588,9 +673,13 @@ def euros(cents: int) -> str:
 
 async def _queue_recap(order_id: int, user_id: int, dist: dict, ctx) -> list[int]:
     """One recap per burst of changes: a pending recap of the order is rewritten and its
-    sending pushed back, so changes within a few minutes make one mail."""
+    sending pushed back, so changes within a few minutes make one mail. None for a member
+    who turned the recaps off ("Mes communications")."""
+    from domain.notifications import opted_out
     from domain.tables import User
 
+    if await opted_out(user_id, "order_recap"):
+        return []
     user = await User.select(User.email, User.first_name).where(User.id == user_id).first()
     lines = await order_lines(order_id)
     total = sum(line["quantity"] * line["unit_price_cents"] for line in lines)
@@ -599,6 +688,7 @@ async def _queue_recap(order_id: int, user_id: int, dist: dict, ctx) -> list[int
         key_prefix=f"recap:{order_id}",
         kind="order_recap",
         to=user["email"],
+        user=user_id,
         template="order_recap",
         instance=ctx.instance,
         send_after=now() + RECAP_GROUPING,

@@ -46,6 +46,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     login_max_failures_per_account: int = 5
     login_max_failures_per_address: int = 20
     login_window_seconds: int = 900
+    # Mail delivery: a shared send rate (0: no limit), the first retry delay (doubling
+    # after each failure), DKIM signing when the three DKIM_* are set, the support address.
+    mail_rate_per_minute: int = 600
+    mail_retry_seconds: int = 30
+    dkim_key_path: str = ""
+    dkim_domain: str = ""
+    dkim_selector: str = ""
+    support_email: str = ""
 
     @property
     def outbox_dir(self) -> Path:
@@ -182,10 +190,26 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         ("LOGIN_MAX_FAILURES_PER_ACCOUNT", "login_max_failures_per_account"),
         ("LOGIN_MAX_FAILURES_PER_ADDRESS", "login_max_failures_per_address"),
         ("LOGIN_WINDOW_SECONDS", "login_window_seconds"),
+        ("MAIL_RATE_PER_MINUTE", "mail_rate_per_minute"),
+        ("MAIL_RETRY_SECONDS", "mail_retry_seconds"),
     ):
         if env.get(name):
             try:
                 raw[field] = int(env[name])
             except ValueError as error:
                 raise SettingsError(f"{name} doit être un nombre entier.") from error
+    if raw.get("mail_rate_per_minute", 0) < 0 or raw.get("mail_retry_seconds", 1) < 1:
+        raise SettingsError("MAIL_RATE_PER_MINUTE doit être ≥ 0 et MAIL_RETRY_SECONDS ≥ 1.")
+    dkim = {k: env.get(k, "").strip() for k in ("DKIM_KEY_PATH", "DKIM_DOMAIN", "DKIM_SELECTOR")}
+    if any(dkim.values()):
+        if not all(dkim.values()):
+            raise SettingsError("DKIM_KEY_PATH, DKIM_DOMAIN et DKIM_SELECTOR vont ensemble.")
+        if not Path(dkim["DKIM_KEY_PATH"]).is_file():
+            raise SettingsError(f"DKIM_KEY_PATH : fichier introuvable ({dkim['DKIM_KEY_PATH']}).")
+        raw |= {
+            "dkim_key_path": dkim["DKIM_KEY_PATH"],
+            "dkim_domain": dkim["DKIM_DOMAIN"],
+            "dkim_selector": dkim["DKIM_SELECTOR"],
+        }
+    raw["support_email"] = env.get("SUPPORT_EMAIL", "").strip()
     return Settings(**raw)

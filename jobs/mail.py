@@ -1,23 +1,39 @@
-"""Sending the outbox: claim the row, send it, mark it sent. Safe to run twice."""
+"""Sending the outbox: claim the row, send it, mark it sent. Safe to run twice.
+
+Exactly once, as far as SMTP allows: the unique key makes one row per mail; a job sends
+a row only after claiming it with a conditional UPDATE; pending rows (a lost broker
+message, a crash) are enqueued again by the sweep, and a claim left by a worker killed
+mid-send is taken back after STALE_CLAIM. The one window left is a worker dying after
+the server accepted the mail and before the row is marked sent (milliseconds): that mail
+goes twice rather than never.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import logging
-from datetime import UTC, datetime
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import dramatiq
 
-from connectors.mailer import FileTransport, OutgoingMail, SendError, SmtpTransport, send
-from domain import outbox
+from connectors.mailer import (
+    Attachment,
+    Dkim,
+    FileTransport,
+    OutgoingMail,
+    SendError,
+    SmtpTransport,
+    send,
+)
+from domain import messaging, notifications, outbox
 from jobs import broker as jobs_broker
 
 log = logging.getLogger("jobs.mail")
-
-
-class RetryLater(Exception):
-    """A transient failure: dramatiq retries the message with a growing delay."""
+RATE_KEY = "circuit-court:mail-rate"
 
 
 def _transport():
@@ -27,7 +43,41 @@ def _transport():
     return FileTransport(folder=str(settings.outbox_dir))
 
 
-def _outgoing(row: dict) -> OutgoingMail:
+_dkim_cache: dict[tuple[str, str, str], Dkim] = {}
+
+
+def _dkim() -> Dkim | None:
+    settings = jobs_broker.settings()
+    if not settings.dkim_key_path:
+        return None
+    key = (settings.dkim_key_path, settings.dkim_domain, settings.dkim_selector)
+    if key not in _dkim_cache:
+        _dkim_cache[key] = Dkim(
+            key=Path(settings.dkim_key_path).read_bytes(),
+            domain=settings.dkim_domain,
+            selector=settings.dkim_selector,
+        )
+    return _dkim_cache[key]
+
+
+# A group message's attachment is read once for its many recipients.
+_attachments: dict[int, tuple[str, bytes] | None] = {}
+_attachments_lock = threading.Lock()
+
+
+async def _attachment(message_id: int) -> tuple[str, bytes] | None:
+    with _attachments_lock:
+        if message_id in _attachments:
+            return _attachments[message_id]
+    found = await messaging.attachment_of(message_id)
+    with _attachments_lock:
+        while len(_attachments) >= 4:
+            _attachments.pop(next(iter(_attachments)))
+        _attachments[message_id] = found
+    return found
+
+
+async def _outgoing(row: dict, headers: dict[str, str]) -> OutgoingMail:
     settings = jobs_broker.settings()
     try:
         instance = settings.instance(row["instance"])
@@ -36,38 +86,176 @@ def _outgoing(row: dict) -> OutgoingMail:
     from_addr = instance.mail_from or settings.mail_from
     domain_part = from_addr.rsplit("@", 1)[-1]
     digest = hashlib.sha256(row["key"].encode()).hexdigest()[:16]
+    text, html = row["body_text"], row["body_html"]
+    if row["kind"] in outbox.AUTOMATIC_KINDS and row["user"]:
+        # RFC 8058 one-click unsubscribe, signed for this person and this kind of mail.
+        token = notifications.unsubscribe_token(settings.secret_key, row["user"], row["kind"])
+        url = f"{instance.url}/desabonnement/{token}"
+        headers = headers | {
+            "List-Unsubscribe": f"<{url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
+        text = text.replace(outbox.UNSUBSCRIBE_MARK, url)
+        html = html.replace(outbox.UNSUBSCRIBE_MARK, url)
+    elif outbox.UNSUBSCRIBE_MARK in text or outbox.UNSUBSCRIBE_MARK in html:
+        url = f"{instance.url}/compte/communications"
+        text = text.replace(outbox.UNSUBSCRIBE_MARK, url)
+        html = html.replace(outbox.UNSUBSCRIBE_MARK, url)
+    attachments = []
+    if row["message"]:
+        found = await _attachment(row["message"])
+        if found:
+            name, data = found
+            attachments.append(
+                Attachment(filename=name, data=data, content_type=messaging.attachment_type(name))
+            )
     return OutgoingMail(
         to=row["to_addr"],
         subject=row["subject"],
-        text=row["body_text"],
-        html=row["body_html"],
+        text=text,
+        html=html,
         from_name=instance.name,
         from_addr=from_addr,
         message_id=f"<{row['id']}.{digest}@{domain_part}>",
+        headers=headers,
+        reply_to=row["reply_to"],
+        attachments=attachments,
     )
 
 
+# ---- throttling ------------------------------------------------------------------------
+
+
+class LocalRate:
+    """A send rate for the processes of one machine without Redis (one process, in fact:
+    the in-process worker). Each call reserves the next slot and says how long to wait."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.interval = 60.0 / per_minute
+        self.tolerance = self.interval * (max(1, per_minute // 60) - 1)  # ~1 s of burst
+        self.next_slot = 0.0
+        self.lock = threading.Lock()
+
+    def reserve(self) -> float:
+        with self.lock:
+            now = time.monotonic()
+            slot = max(self.next_slot, now)
+            self.next_slot = slot + self.interval
+            return max(0.0, slot - now - self.tolerance)
+
+
+class RedisRate:
+    """The same reservation, kept in Redis and timed by Redis's clock: every worker of
+    every machine shares one rate (a GCRA in one Lua script, so reservations never race)."""
+
+    SCRIPT = """
+    local t = redis.call('TIME')
+    local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    local interval = tonumber(ARGV[1])
+    local tolerance = tonumber(ARGV[2])
+    local slot = tonumber(redis.call('GET', KEYS[1]) or '0')
+    if slot < now then slot = now end
+    local after = slot + interval
+    redis.call('SET', KEYS[1], tostring(after), 'PX', math.ceil(after - now) + 1000)
+    local wait = slot - now - tolerance
+    if wait < 0 then wait = 0 end
+    return wait
+    """
+
+    def __init__(self, url: str, per_minute: int, key: str = RATE_KEY) -> None:
+        import redis
+
+        self.client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        self.script = self.client.register_script(self.SCRIPT)
+        self.interval_ms = 60_000 / per_minute
+        self.tolerance_ms = self.interval_ms * (max(1, per_minute // 60) - 1)
+        self.key = key
+
+    def reserve(self) -> float:
+        wait_ms = self.script(keys=[self.key], args=[self.interval_ms, self.tolerance_ms])
+        return float(wait_ms) / 1000
+
+
+_rates: dict[tuple[str, int], LocalRate | RedisRate] = {}
+
+
+def _rate() -> LocalRate | RedisRate | None:
+    settings = jobs_broker.settings()
+    per_minute = settings.mail_rate_per_minute
+    if per_minute <= 0:
+        return None
+    key = (settings.redis_url, per_minute)
+    if key not in _rates:
+        _rates[key] = (
+            RedisRate(settings.redis_url, per_minute)
+            if settings.redis_url
+            else LocalRate(per_minute)
+        )
+    return _rates[key]
+
+
+async def _throttle() -> None:
+    rate = _rate()
+    if rate is None:
+        return
+    try:
+        wait = await asyncio.to_thread(rate.reserve)
+    except Exception:  # noqa: BLE001 - Redis unreachable: slow down locally, don't stop
+        log.warning("limiteur d'envoi Redis injoignable : limite locale", exc_info=True)
+        settings = jobs_broker.settings()
+        per_minute = settings.mail_rate_per_minute
+        wait = _rates.setdefault(("", per_minute), LocalRate(per_minute)).reserve()
+    if wait > 0:
+        await asyncio.sleep(wait)
+
+
+# ---- sending ---------------------------------------------------------------------------
+
+
+def _later(mail_id: int, until: datetime) -> None:
+    delay = (until - datetime.now(UTC)).total_seconds()
+    send_mail.send_with_options(args=(mail_id,), delay=int(max(delay, 0.1) * 1000) + 50)
+
+
 async def deliver(mail_id: int) -> str:
-    """Returns what happened: sent, skipped (someone else has it or it is done), failed."""
+    """Returns what happened: sent, skipped (someone else has it or it is done), delayed
+    (not due yet), retry (a transient failure: enqueued again for later), bounced (5xx),
+    failed (too many attempts), dropped (a notification that lost its point)."""
     row = await outbox.claim(mail_id)
     if row is None:
         until = await outbox.waiting_until(mail_id)
         if until is not None:
-            # A grouped mail (order recap): come back when the burst of changes is over.
-            delay = (until - datetime.now(UTC)).total_seconds()
-            send_mail.send_with_options(args=(mail_id,), delay=int(max(delay, 0.1) * 1000) + 50)
+            # A grouped mail (order recap) or a retry: come back when it is due.
+            _later(mail_id, until)
             return "delayed"
         return "skipped"
     try:
+        headers, conditions = outbox.decode_headers(row["headers"])
+        if conditions:
+            reason = await notifications.still_useful(conditions)
+            if reason:
+                await outbox.drop(mail_id, reason)
+                log.info("mail %s abandonné : %s", mail_id, reason)
+                return "dropped"
+        mail = await _outgoing(row, headers)
+        await _throttle()
         # Blocking SMTP in a thread: the AsyncIO middleware runs every async actor
         # of the process on one event loop, which a slow server must not stall.
-        await asyncio.to_thread(send, _outgoing(row), _transport())
+        await asyncio.to_thread(send, mail, _transport(), _dkim())
     except SendError as error:
-        state = await outbox.release(mail_id, str(error), permanent=error.permanent)
+        settings = jobs_broker.settings()
+        state = await outbox.release(
+            mail_id,
+            str(error),
+            permanent=error.permanent,
+            retry_base=timedelta(seconds=settings.mail_retry_seconds),
+        )
         log.warning("mail %s not sent (%s): %s", mail_id, state, error)
         if state == "pending":
-            raise RetryLater(str(error)) from error
-        return "failed"
+            until = await outbox.waiting_until(mail_id)
+            _later(mail_id, until or datetime.now(UTC))
+            return "retry"
+        return state
     except Exception as error:
         # A bug or a bad row: don't leave it 'sending' until the stale-claim sweep;
         # release it so retries count towards MAX_ATTEMPTS, then let dramatiq retry.
@@ -83,6 +271,14 @@ async def send_mail(mail_id: int) -> None:
     await deliver(mail_id)
 
 
+@dramatiq.actor(queue_name="mail", max_retries=3)
+async def send_message_mails(message_id: int) -> None:
+    """A group message's mails, enqueued by a worker rather than by the web request:
+    10,000 recipients make 10,000 broker messages."""
+    for mail_id in await outbox.ids_of_message(message_id):
+        send_mail.send(mail_id)
+
+
 @dramatiq.actor(queue_name="mail", max_retries=0)
 async def sweep_outbox() -> None:
     """Enqueue again what a crash or a broker restart left behind."""
@@ -95,3 +291,8 @@ def enqueue(mail_ids: list[int | None]) -> None:
     for mail_id in mail_ids:
         if mail_id:
             send_mail.send(mail_id)
+
+
+def enqueue_message(message_id: int) -> None:
+    """Call after the transaction that recorded a group message has committed."""
+    send_message_mails.send(message_id)

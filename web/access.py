@@ -15,6 +15,7 @@ from litestar.exceptions import NotAuthorizedException, NotFoundException, Permi
 from litestar.handlers.base import BaseRouteHandler
 
 from domain import accounts, groups
+from domain.instances import serving_instance
 
 
 class Policy(StrEnum):
@@ -78,7 +79,8 @@ async def policy_guard(connection: ASGIConnection, handler: BaseRouteHandler) ->
         raise PermissionDeniedException("Route de groupe sans groupe.")
     if slug is not None:
         group = await groups.group_by_slug(slug)
-        if group is None or group["instance"] != connection.state.instance.key:
+        # A moved group is still served by its old instance until the move date.
+        if group is None or serving_instance(group) != connection.state.instance.key:
             raise NotFoundException("Ce groupe n'existe pas.")
         connection.state.group = group
         connection.state.roles = await groups.roles_of(user["id"] if user else None, group["id"])

@@ -9,7 +9,7 @@ from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
-from domain import accounts
+from domain import accounts, instances, members
 from domain.accounts import FieldErrors, InvalidLink, TooManyAttempts
 from jobs import mail as mail_jobs
 from web.access import Policy, policy
@@ -71,6 +71,19 @@ async def signup_page(request: Request, next: str = "") -> object:
 
 @post("/inscription", opt=policy(Policy.ANONYMOUS))
 async def signup(request: Request, data: Annotated[SignupForm, Form]) -> object:
+    # An account an admin prepared ("Nouveau client", import) is finished through the link
+    # sent to its address, never by whoever types that address here.
+    if not accounts.check_email(accounts.normalize_email(data.email)):
+        pending = await members.invite_pending_account(
+            data.email, safe_next(data.next, ""), mail_context(request)
+        )
+        if pending is not None:
+            mail_jobs.enqueue(pending)
+            return render(
+                request,
+                "members/pending_signup.html",
+                {"email": accounts.normalize_email(data.email), "next": safe_next(data.next, "")},
+            )
     try:
         user_id, mail_ids = await accounts.sign_up(
             email=data.email,
@@ -92,9 +105,18 @@ async def signup(request: Request, data: Annotated[SignupForm, Form]) -> object:
     return redirect(request, safe_next(data.next))
 
 
+async def moved_notice(request: Request, next_path: str) -> str | None:
+    """ "Ce groupe a déménagé sur …" when the page asked for is a group that just moved here."""
+    return await instances.arrival_notice(next_path, request.state.instance)
+
+
 @get("/connexion", opt=policy(Policy.ANONYMOUS), name="login")
 async def login_page(request: Request, next: str = "") -> object:
-    return render(request, "accounts/login.html", {"form": {}, "errors": {}, "next": next})
+    return render(
+        request,
+        "accounts/login.html",
+        {"form": {}, "errors": {}, "next": next, "moved": await moved_notice(request, next)},
+    )
 
 
 @post("/connexion", opt=policy(Policy.ANONYMOUS))
@@ -121,7 +143,12 @@ async def login(request: Request, data: Annotated[LoginForm, Form]) -> object:
         return render(
             request,
             "accounts/login.html",
-            {"form": {"email": data.email}, "errors": errors, "next": data.next},
+            {
+                "form": {"email": data.email},
+                "errors": errors,
+                "next": data.next,
+                "moved": await moved_notice(request, data.next),
+            },
             status_code=200 if request.headers.get("hx-request") else 422,
         )
     log_in(request, user_id)

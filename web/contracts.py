@@ -9,11 +9,11 @@ from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.params import Body
 
-from domain import catalogs, subscriptions
+from domain import catalogs, documents, subscriptions
 from domain.accounts import FieldErrors
 from domain.tables import Membership
 from web.access import Policy, policy
-from web.catalogs import catalog_for_products, catalog_of_group
+from web.catalogs import catalog_context, catalog_for_products, catalog_of_group, managed_catalog
 from web.groups import group_context
 from web.pages import redirect, render
 
@@ -36,6 +36,9 @@ async def contracts_tab(request: Request, slug: str) -> object:
         request.state.group["id"], request.state.user["id"]
     )
     flash = request.session.pop("flash", None) if request.session else None
+    docs = await documents.visible_documents(
+        request.state.group["id"], request.state.user["id"], admin=request.state.roles.admin
+    )
     return render(
         request,
         "contracts/tab.html",
@@ -44,6 +47,7 @@ async def contracts_tab(request: Request, slug: str) -> object:
             active="contrats",
             contracts=contracts,
             kinds=catalogs.CATALOG_KINDS,
+            documents=docs,
             flash=flash,
         ),
     )
@@ -107,7 +111,7 @@ async def subscribe(
 async def _subscriptions_page(
     request: Request, catalog_id: int, errors: dict | None = None, form: dict | None = None
 ) -> object:
-    catalog = await catalog_for_products(request, catalog_id, edit=False)
+    catalog = await managed_catalog(request, catalog_id, edit=False)
     members = await Membership.select(
         Membership.user.id.as_alias("id"),
         Membership.user.first_name.as_alias("first_name"),
@@ -116,10 +120,10 @@ async def _subscriptions_page(
     return render(
         request,
         "contracts/subscriptions.html",
-        group_context(
+        catalog_context(
             request,
-            active="catalogues",
-            catalog=catalog,
+            catalog,
+            "souscriptions",
             subscriptions=await subscriptions.subscriptions_of_catalog(catalog_id),
             products=[p for p in await catalogs.products_of(catalog_id) if p["active"]],
             members=sorted(members, key=lambda m: (m["last_name"], m["first_name"])),
@@ -136,6 +140,7 @@ async def _subscriptions_page(
     name="catalog_subscriptions",
 )
 async def subscriptions_page(request: Request, slug: str, catalog_id: int) -> object:
+    _amap_only(request)
     return await _subscriptions_page(request, catalog_id)
 
 

@@ -9,7 +9,7 @@ from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
-from domain import groups
+from domain import groups, instances, producer_space
 from domain.accounts import FieldErrors
 from web.access import Policy, policy
 from web.pages import redirect, render
@@ -39,12 +39,28 @@ def group_context(request: Request, **extra) -> dict:
     }
 
 
+def migration_of(request: Request, group: dict) -> dict | None:
+    """PARAMÈTRES shows where a moved group came from and its redirection dates."""
+    return instances.migration_of(group, request.app.state.settings.instances)
+
+
 @get("/", opt=policy(Policy.ANONYMOUS), name="home")
 async def home(request: Request) -> object:
     user = request.state.user
     my_groups = await groups.groups_of(user["id"], request.state.instance.key) if user else []
     flash = request.session.pop("flash", None) if user and request.session else None
-    return render(request, "groups/home.html", {"my_groups": my_groups, "flash": flash})
+    # Producers: the groups where they sell here, and the producer space where it exists.
+    selling = await producer_space.selling_groups(user["id"]) if user else []
+    return render(
+        request,
+        "groups/home.html",
+        {
+            "my_groups": my_groups,
+            "flash": flash,
+            "selling": [g for g in selling if g["serving"] == request.state.instance.key],
+            "is_producer": bool(selling),
+        },
+    )
 
 
 @get("/groupes/nouveau", opt=policy(Policy.USER))
@@ -87,12 +103,23 @@ async def create_group(request: Request, data: Annotated[GroupForm, Form]) -> ob
     return redirect(request, f"/g/{group['slug']}")
 
 
+async def group_home_context(request: Request, **extra) -> dict:
+    """The home page, with the visitor's way in: following an open group, their request
+    to join a group with a waiting list (members.join_state)."""
+    from domain import members
+
+    user, group = request.state.user, request.state.group
+    join = None
+    if user and not request.state.roles.member and group["registration"] == "waiting_list":
+        join = await members.join_state(user["id"], group["id"])
+    flash = request.session.pop("flash", None) if request.session else None
+    context = {"join": join, "join_form": {}, "errors": {}, "flash": flash} | extra
+    return group_context(request, active="accueil", **context)
+
+
 @get("/g/{slug:str}", opt=policy(Policy.GROUP_PUBLIC), name="group_home")
 async def group_home(request: Request, slug: str) -> object:
-    flash = request.session.pop("flash", None) if request.session else None
-    return render(
-        request, "groups/home_group.html", group_context(request, active="accueil", flash=flash)
-    )
+    return render(request, "groups/home_group.html", await group_home_context(request))
 
 
 @get("/g/{slug:str}/parametres", opt=policy(Policy.ADMIN), name="group_settings")
@@ -101,7 +128,14 @@ async def settings_page(request: Request, slug: str) -> object:
     return render(
         request,
         "groups/settings.html",
-        group_context(request, active="parametres", form=dict(group), errors={}, saved=False),
+        group_context(
+            request,
+            active="parametres",
+            form=dict(group),
+            errors={},
+            saved=False,
+            migration=migration_of(request, group),
+        ),
         fragment="groups/_settings_form.html",
     )
 
@@ -127,6 +161,7 @@ async def save_settings(request: Request, slug: str, data: Annotated[GroupForm, 
                 form=msgspec.structs.asdict(data),
                 errors=error.errors,
                 saved=False,
+                migration=migration_of(request, group),
             ),
             fragment="groups/_settings_form.html",
             status_code=200 if request.headers.get("hx-request") else 422,
@@ -135,7 +170,12 @@ async def save_settings(request: Request, slug: str, data: Annotated[GroupForm, 
         request,
         "groups/settings.html",
         group_context(
-            request, active="parametres", form=dict(request.state.group), errors={}, saved=True
+            request,
+            active="parametres",
+            form=dict(request.state.group),
+            errors={},
+            saved=True,
+            migration=migration_of(request, request.state.group),
         ),
         fragment="groups/_settings_form.html",
     )

@@ -1,13 +1,51 @@
-"""Host -> instance. Unknown hosts get a plain 404, never a redirect to some other host."""
+"""Host -> instance, and the groups moved to another instance.
+
+Unknown hosts get a plain 404, never a redirect to some other host.
+
+A request for a moved group's URL (`/g/{slug}` and everything under it) on one of the two
+instances of the move is answered here, before sessions and guards:
+- old host, from the move date to the end of the redirection: 301 (GET, HEAD) or 308 (other
+  methods: a 301 lets browsers turn a POST into a GET and lose the form; 308 keeps the method
+  and the body) to the same path and query on the new instance's URL;
+- old host after the end: 410 and a page saying where the group is now (410 rather than 200:
+  the address is gone for good, link checkers and search engines drop it; the page still
+  shows, with the link);
+- new host before the move date: 307 back to the old host (temporary: a cached permanent
+  redirect would loop once the old host starts redirecting the other way).
+The Location is always the configured URL of an instance + the request's path (which starts
+with "/g/", re-encoded) + its query (re-encoded): a crafted Host, path or query cannot send
+anyone elsewhere.
+
+Cost: the moved groups are kept in memory (reloaded in the background every 30 s, only when
+a `/g/` URL is asked for); any other URL costs a string test, a `/g/` URL a dict lookup.
+Redirections are counted in memory and added to RedirectCount by one UPSERT per (group, day)
+at most every 30 s (bench/redirect_bench.py compares with an UPSERT per redirection).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import hashlib
+import logging
+import time
+from collections import defaultdict
+from datetime import date
+from html import escape
+from pathlib import Path
+from urllib.parse import quote, unquote
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar.datastructures import State
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from domain.settings import Settings
+from domain import instances
+from domain.instances import Answer, Move
+from domain.settings import Instance, Settings
 from web.observability import RequestLogMiddleware
 
+log = logging.getLogger("web.routing")
+ROOT = Path(__file__).resolve().parent
 UNKNOWN_HOST_PAGE = (
     "<!doctype html><html lang=fr><meta charset=utf-8>"
     "<meta name=viewport content='width=device-width,initial-scale=1'>"
@@ -15,6 +53,13 @@ UNKNOWN_HOST_PAGE = (
     "<h1>Site inconnu</h1><p>Aucun site de la plateforme ne répond à cette adresse. "
     "Vérifiez l'adresse saisie.</p></body></html>"
 ).encode()
+
+TTL_SECONDS = 30.0
+FLUSH_SECONDS = 30.0
+# Characters left as they are when re-encoding a path or a query for a Location header;
+# everything else (CR, LF, spaces, backslashes, quotes, non-ASCII) is percent-encoded.
+PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+QUERY_SAFE = PATH_SAFE + "?"
 
 
 def host_of(scope: Scope) -> str:
@@ -42,10 +87,134 @@ async def _unknown_host(scope: Scope, receive: Receive, send: Send) -> None:
 _UNKNOWN_HOST_APP = RequestLogMiddleware(_unknown_host)
 
 
+class MoveDirectory:
+    """The moved groups by slug, in memory, and the redirections not yet written."""
+
+    def __init__(self, ttl: float = TTL_SECONDS, flush_after: float = FLUSH_SECONDS) -> None:
+        self.ttl = ttl
+        self.flush_after = flush_after
+        self.by_slug: dict[str, Move] = {}
+        self.expires = 0.0
+        self.loaded = False
+        self.loading: asyncio.Future | None = None
+        self.pending: defaultdict[tuple[int, date], int] = defaultdict(int)
+        self.flush_task: asyncio.Task | None = None
+
+    def invalidate(self) -> None:
+        """The next `/g/` request reloads before answering (after a move in this process)."""
+        self.expires = 0.0
+        self.loaded = False
+
+    async def get(self, slug: str) -> Move | None:
+        """Once loaded, an expired list is reloaded in the background (the reload takes tens
+        of ms with thousands of moved groups): no request waits for it, and requests wait
+        only for the first load, or after invalidate()."""
+        if time.monotonic() >= self.expires:
+            if self.loading is None or self.loading.done():
+                self.loading = asyncio.ensure_future(self.refresh())
+            if not self.loaded:
+                await asyncio.shield(self.loading)
+        return self.by_slug.get(slug)
+
+    async def refresh(self) -> None:
+        self.expires = time.monotonic() + self.ttl
+        try:
+            self.by_slug = {move.slug: move for move in await instances.moves()}
+        except Exception:  # noqa: BLE001 - keep the last list; the guard still says 404
+            log.exception("liste des groupes déplacés illisible")
+        self.loaded = True
+
+    def count(self, move: Move) -> None:
+        self.pending[(move.group_id, instances.paris_day(instances.now()))] += 1
+        if self.flush_task is None or self.flush_task.done():
+            self.flush_task = asyncio.get_running_loop().create_task(self._flush_later())
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(self.flush_after)
+        await self.flush()
+
+    async def flush(self) -> None:
+        batch, self.pending = dict(self.pending), defaultdict(int)
+        try:
+            await instances.add_redirect_counts(batch)
+        except Exception:  # noqa: BLE001 - statistics: dropped rather than retried forever
+            log.exception("compteurs de redirection perdus : %s", batch)
+
+    def reset(self) -> None:
+        """Forget everything (tests: a fresh database each time)."""
+        for task in (self.flush_task, self.loading):
+            if task is not None and not task.done():
+                with contextlib.suppress(RuntimeError):  # its event loop may be gone
+                    task.cancel()
+        self.flush_task = None
+        self.loading = None
+        self.pending = defaultdict(int)
+        self.by_slug = {}
+        self.invalidate()
+
+
+MOVES = MoveDirectory()
+
+
+def _path_of(scope: Scope) -> str:
+    """The path as received when it decodes to the routed one, else the routed one; then
+    re-encoded. The routed path starts with "/g/<slug>", so the result never starts with
+    "//" and never holds CR, LF or a backslash."""
+    path = scope["path"]
+    raw = scope.get("raw_path")
+    if raw:
+        raw_text = raw.split(b"?", 1)[0].decode("latin-1")
+        if raw_text.startswith("/") and unquote(raw_text) == path:
+            return quote(raw_text, safe=PATH_SAFE)
+    return quote(path, safe=PATH_SAFE)
+
+
+def target_url(instance: Instance, scope: Scope) -> str:
+    query = scope.get("query_string", b"").decode("latin-1")
+    url = instance.url.rstrip("/") + _path_of(scope)
+    return url + "?" + quote(query, safe=QUERY_SAFE) if query else url
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return ""
+
+
+def _htmx_target(instance: Instance, scope: Scope, move: Move) -> str:
+    """htmx asked for a fragment (often a POST-only URL): send the browser to the page it
+    shows, when that page is one of the group's, else to the group's home."""
+    current = _header(scope, b"hx-current-url")
+    path, _, query = current.split("://", 1)[-1].partition("/")[2].partition("?")
+    path = "/" + unquote(path)
+    home = f"/g/{move.slug}"
+    if path != home and not path.startswith(home + "/"):
+        path, query = home, ""
+    url = instance.url.rstrip("/") + quote(path, safe=PATH_SAFE)
+    return url + "?" + quote(query, safe=QUERY_SAFE) if query else url
+
+
+_PAGES = Environment(
+    loader=FileSystemLoader(ROOT / "templates" / "instances"),
+    autoescape=select_autoescape(default=True),
+)
+
+
+def _css_version() -> str:
+    css = ROOT.parent / "static" / "app.css"
+    return hashlib.sha256(css.read_bytes()).hexdigest()[:12] if css.exists() else "0"
+
+
 class InstanceMiddleware:
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings, moves: MoveDirectory = MOVES) -> None:
         self.app = app
         self.settings = settings
+        self.moves = moves
+        self.by_key = {instance.key: instance for instance in settings.instances}
+        self.css = f"/static/app.css?v={_css_version()}"
+        # Through the request log too: these answers also get their line and X-Request-ID.
+        self.answer_app = RequestLogMiddleware(self._answer)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -53,7 +222,6 @@ class InstanceMiddleware:
             return
         instance = self.settings.instance_for_host(host_of(scope))
         if instance is None and scope["path"] != "/healthz":
-            # Through the request log too: this answer also gets its line and its X-Request-ID.
             await _UNKNOWN_HOST_APP(scope, receive, send)
             return
         state = scope.setdefault("state", {})
@@ -61,4 +229,79 @@ class InstanceMiddleware:
             state.instance = instance or self.settings.default_instance
         else:
             state["instance"] = instance or self.settings.default_instance
+        path = scope["path"]
+        if instance is not None and scope["type"] == "http" and path.startswith("/g/"):
+            slug = path[3:].partition("/")[0]
+            move = await self.moves.get(slug) if slug else None
+            if move is not None:
+                answer = move.answer(instance.key, instances.now())
+                if answer is not Answer.SERVE:
+                    scope["moved_group"] = (move, answer)
+                    await self.answer_app(scope, receive, send)
+                    return
         await self.app(scope, receive, send)
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
+        move, answer = scope["moved_group"]
+        target = self.by_key.get(move.previous_instance if answer is Answer.BACK else move.instance)
+        if target is None:  # an instance no longer in the settings: nowhere safe to send to
+            await self.app(scope, receive, send)
+            return
+        url = target_url(target, scope)
+        htmx = _header(scope, b"hx-request") == "true"
+        method = scope["method"]
+        if answer is Answer.GONE:
+            if htmx:  # htmx swaps no 4xx: reload the page, which shows the full explanation
+                await _send(send, 200, b"", [(b"hx-refresh", b"true")])
+                return
+            page = _PAGES.get_template("moved.html").render(
+                group=move.name,
+                old=self.by_key.get(move.previous_instance, target).name,
+                new=target,
+                url=url,
+                until=instances.long_date(move.redirect_until),
+                css=self.css,
+            )
+            body = b"" if method == "HEAD" else page.encode()
+            await _send(send, 410, body, [(b"content-type", b"text/html; charset=utf-8")])
+            return
+        if answer is Answer.REDIRECT:
+            self.moves.count(move)
+        if htmx:
+            await _send(
+                send,
+                200,
+                b"",
+                [(b"hx-redirect", _htmx_target(target, scope, move).encode("latin-1"))],
+            )
+            return
+        if answer is Answer.BACK:
+            status, cache = 307, b"no-store"
+        else:
+            status, cache = (301 if method in ("GET", "HEAD") else 308), b"max-age=86400"
+        link = escape(url, quote=True)
+        body = (
+            f"<!doctype html><meta charset=utf-8><title>Groupe déplacé</title>"
+            f'<p>Ce groupe est sur {escape(target.name)} : <a href="{link}">{link}</a></p>'
+        ).encode()
+        await _send(
+            send,
+            status,
+            b"" if method == "HEAD" else body,
+            [
+                (b"location", url.encode("latin-1")),
+                (b"cache-control", cache),
+                (b"content-type", b"text/html; charset=utf-8"),
+            ],
+        )
+
+
+async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*headers, (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

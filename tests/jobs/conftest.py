@@ -164,10 +164,11 @@ class WorkerProcess:
 
 @pytest.fixture
 def start_worker(redis_url, smtp_server, tmp_path):
-    """`start_worker()` runs a real worker process on the test database and SMTP server."""
+    """`start_worker()` runs a real worker process on the test database and SMTP server;
+    `start_worker(SMTP_URL=…, MAIL_RETRY_SECONDS="1")` changes its environment."""
     workers: list[WorkerProcess] = []
 
-    def start() -> WorkerProcess:
+    def start(**overrides: str) -> WorkerProcess:
         env = {
             **os.environ,
             "DATABASE_URL": os.environ["DATABASE_URL"],
@@ -176,6 +177,7 @@ def start_worker(redis_url, smtp_server, tmp_path):
             "SMTP_URL": smtp_server.url,
             "REDIS_URL": redis_url,
             "PYTHONUNBUFFERED": "1",
+            **overrides,
         }
         worker = WorkerProcess(env, tmp_path / f"worker-{len(workers)}.log")
         workers.append(worker)

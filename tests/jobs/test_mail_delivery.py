@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.utils import parsedate_to_datetime
@@ -16,10 +17,11 @@ import dramatiq
 import pytest
 
 from domain import outbox
-from domain.tables import OutboxMail
+from domain.tables import OutboxMail, User
 from jobs import broker as jobs_broker
 from jobs import mail as mail_jobs
 from tests.conftest import text_of
+from tests.helpers import make_user
 from tests.jobs.conftest import join
 
 SITE = {"site_name": "Circuit Court", "url": "http://localhost"}
@@ -141,23 +143,48 @@ async def test_unknown_mail_id_is_skipped(use_settings, mailbox):
 # 2. Failures: transient (retry) and permanent (give up)
 
 
-async def test_smtp_down_releases_the_row_for_a_retry(use_settings, closed_smtp_url, mailbox):
+async def make_due(mail_id: int) -> None:
+    """As if the retry delay had passed (no test waits for it)."""
+    await OutboxMail.update(
+        {OutboxMail.send_after: datetime.now(UTC) - timedelta(seconds=1)}
+    ).where(OutboxMail.id == mail_id)
+
+
+async def test_smtp_down_releases_the_row_for_a_retry_later_and_later(
+    use_settings, closed_smtp_url, mailbox
+):
     mail_id = await queue_welcome("down@example.org")
-    use_settings(smtp_url=closed_smtp_url)
+    use_settings(smtp_url=closed_smtp_url, mail_retry_seconds=30)
 
-    with pytest.raises(mail_jobs.RetryLater):
-        await mail_jobs.deliver(mail_id)
-
+    before = datetime.now(UTC)
+    assert await mail_jobs.deliver(mail_id) == "retry"
     row = await row_of(mail_id)
     assert (row["state"], row["attempts"]) == ("pending", 1)
     assert "ConnectionRefused" in row["last_error"]
     assert row["sent_at"] is None
+    first_wait = row["send_after"] - before
+    assert timedelta(seconds=29) <= first_wait <= timedelta(seconds=32)
+    # Not due yet: neither a redelivered message nor the sweep sends it before its time.
+    assert await mail_jobs.deliver(mail_id) == "delayed"
+    assert mail_id not in await outbox.due_ids(older_than=timedelta(0))
+
+    # Down again at the second attempt: the delay doubles.
+    await make_due(mail_id)
+    before = datetime.now(UTC)
+    assert await mail_jobs.deliver(mail_id) == "retry"
+    row = await row_of(mail_id)
+    assert row["attempts"] == 2
+    assert timedelta(seconds=59) <= row["send_after"] - before <= timedelta(seconds=62)
+    assert outbox.retry_delay(7, timedelta(seconds=30)) == timedelta(minutes=32)
+    assert outbox.retry_delay(11, timedelta(seconds=30)) == outbox.MAX_RETRY_DELAY
 
     # The server is back: the retry sends it, once.
     use_settings()
+    await make_due(mail_id)
+    assert mail_id in await outbox.due_ids(older_than=timedelta(0))
     assert await mail_jobs.deliver(mail_id) == "sent"
     row = await row_of(mail_id)
-    assert (row["state"], row["attempts"], row["last_error"]) == ("sent", 2, "")
+    assert (row["state"], row["attempts"], row["last_error"]) == ("sent", 3, "")
     assert len(mailbox.to("down@example.org")) == 1
 
 
@@ -173,25 +200,33 @@ async def test_smtp_down_for_the_last_allowed_attempt_fails_the_row(use_settings
     assert (row["state"], row["attempts"]) == ("failed", outbox.MAX_ATTEMPTS)
 
 
-async def test_recipient_refused_with_550_fails_the_row_without_retry(
+async def test_recipient_refused_with_550_bounces_the_row_without_retry(
     use_settings, refusing_smtp_url
 ):
-    mail_id = await queue_welcome("nobody@example.org")
+    user_id = await make_user("nobody@example.org")
+    mail_id = await queue_welcome("nobody@example.org", key="welcome:bounce")
     use_settings(smtp_url=refusing_smtp_url)
 
-    assert await mail_jobs.deliver(mail_id) == "failed"  # no exception: no retry
+    assert await mail_jobs.deliver(mail_id) == "bounced"  # no exception: no retry
     row = await row_of(mail_id)
-    assert (row["state"], row["attempts"]) == ("failed", 1)
+    assert (row["state"], row["attempts"]) == ("bounced", 1)
     assert "550" in row["last_error"]
-    # Failed for good: nothing picks it up again.
+    # The row names the account (found from the address), for the member's page.
+    assert row["user"] == user_id
+    bounces = await outbox.bounces_of([user_id])
+    assert bounces[user_id]["to"] == "nobody@example.org" and "550" in bounces[user_id]["error"]
+    # Refused for good: nothing picks it up again.
     assert await mail_jobs.deliver(mail_id) == "skipped"
     assert mail_id not in await outbox.due_ids(older_than=timedelta(0))
+    # Once the member has another address, the old refusal is no longer shown.
+    await User.update({User.email: "new-address@example.org"}).where(User.id == user_id)
+    assert await outbox.bounces_of([user_id]) == {}
 
 
 async def test_unexpected_error_releases_the_row_and_propagates(use_settings, monkeypatch):
     mail_id = await queue_welcome("bug@example.org")
 
-    def broken_send(mail, transport):
+    def broken_send(mail, transport, dkim=None):
         raise ValueError("bogue")
 
     monkeypatch.setattr(mail_jobs, "send", broken_send)
@@ -214,22 +249,38 @@ async def test_actor_refused_recipient_is_not_retried(use_settings, refusing_smt
 
     assert stub_worker.dead_letters == []
     row = await row_of(mail_id)
-    assert (row["state"], row["attempts"]) == ("failed", 1)
+    assert (row["state"], row["attempts"]) == ("bounced", 1)
 
 
-async def test_actor_smtp_down_raises_so_dramatiq_retries(
-    use_settings, closed_smtp_url, stub_worker
+async def wait_for_row(mail_id: int, seconds: float = 15, **expected) -> dict:
+    deadline = time.monotonic() + seconds
+    while True:
+        row = await row_of(mail_id)
+        if all(row[k] == v for k, v in expected.items()):
+            return row
+        if time.monotonic() > deadline:
+            raise AssertionError(f"ligne {mail_id} : {row} au lieu de {expected}")
+        await asyncio.sleep(0.05)
+
+
+async def test_actor_smtp_down_comes_back_by_itself_when_the_retry_is_due(
+    use_settings, closed_smtp_url, mailbox, stub_worker
 ):
     mail_id = await queue_welcome("down@example.org")
-    use_settings(smtp_url=closed_smtp_url)
+    use_settings(smtp_url=closed_smtp_url, mail_retry_seconds=1)
 
-    # No retries here, so that the failure reaches the join instead of a backoff.
     mail_jobs.send_mail.send_with_options(args=(mail_id,), max_retries=0)
-    with pytest.raises(mail_jobs.RetryLater):
-        await join(stub_worker)
+    row = await wait_for_row(mail_id, state="pending", attempts=1)
+    assert "ConnectionRefused" in row["last_error"]
 
-    row = await row_of(mail_id)
-    assert (row["state"], row["attempts"]) == ("pending", 1)
+    # The server is back before the retry is due: the delayed message sends it, once,
+    # with no exception (dramatiq's own retries are for bugs, not for SMTP trouble).
+    use_settings(mail_retry_seconds=1)
+    await mailbox.wait_for("down@example.org")
+    row = await wait_for_row(mail_id, state="sent")
+    assert row["attempts"] == 2
+    assert len(mailbox.to("down@example.org")) == 1
+    assert stub_worker.dead_letters == []
 
 
 async def test_sweep_enqueues_old_pending_and_stale_claims_only(use_settings, mailbox, stub_worker):
@@ -407,3 +458,177 @@ async def test_a_second_app_object_leaves_the_first_ones_worker_working(
         await asyncio.to_thread(worker.stop)
         jobs_broker.use(found)
         jobs_broker._settings = found_settings
+
+
+# 5. Headers of automatic mails, DKIM, throttling
+
+
+async def test_automatic_mail_carries_its_signed_one_click_unsubscribe(use_settings, mailbox):
+    from domain import notifications
+
+    user_id = await make_user("auto@example.org")
+    mail_id = await outbox.queue(
+        key="orders_open:test",
+        kind="orders_open",
+        to="auto@example.org",
+        template="welcome",
+        context={**SITE, "first_name": "Nina"},
+    )
+    assert await mail_jobs.deliver(mail_id) == "sent"
+    [mail] = mailbox.to("auto@example.org")
+    token = notifications.unsubscribe_token(
+        "test-secret-key-0123456789abcdef", user_id, "orders_open"
+    )
+    url = f"http://localhost/desabonnement/{token}"
+    # Folded by the mail library when long (legal): the value is the URL in angle brackets.
+    assert mail["List-Unsubscribe"].strip() == f"<{url}>"
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert url in text_of(mail) and f'href="{url}"' in html_of(mail)
+    assert "Ouverture des commandes" in text_of(mail)
+    assert outbox.UNSUBSCRIBE_MARK not in text_of(mail) + html_of(mail)
+    # The token names this user and this kind, and nothing else.
+    secret = "test-secret-key-0123456789abcdef"
+    assert notifications.read_unsubscribe_token(secret, token) == (user_id, "orders_open")
+    forged = token.replace("orders_open", "reminder_4h")
+    assert notifications.read_unsubscribe_token(secret, forged) is None
+    assert notifications.read_unsubscribe_token("another-secret-0123456789", token) is None
+    other_user = f"{user_id + 1}.{token.split('.', 1)[1]}"
+    assert notifications.read_unsubscribe_token(secret, other_user) is None
+
+
+async def test_other_mails_carry_no_unsubscribe(use_settings, mailbox):
+    mail_id = await queue_welcome("plain@example.org")
+    assert await mail_jobs.deliver(mail_id) == "sent"
+    [mail] = mailbox.to("plain@example.org")
+    assert mail["List-Unsubscribe"] is None and mail["List-Unsubscribe-Post"] is None
+    assert "Ne plus recevoir" not in text_of(mail) + html_of(mail)
+
+
+class RawMailbox:
+    """The bytes as the server received them (a DKIM signature covers exact bytes)."""
+
+    def __init__(self) -> None:
+        self.raw: list[bytes] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's API
+        self.raw.append(envelope.original_content or envelope.content)
+        return "250 OK"
+
+
+@pytest.fixture
+def raw_smtp():
+    from aiosmtpd.controller import Controller
+
+    from tests.conftest import free_port
+
+    handler = RawMailbox()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    handler.url = f"smtp://127.0.0.1:{port}"
+    yield handler
+    controller.stop()
+
+
+@pytest.fixture
+def dkim_key(tmp_path):
+    import base64
+    import shutil
+    import subprocess
+
+    if not shutil.which("openssl"):
+        pytest.skip("openssl absent : pas de clé RSA de test pour DKIM")
+    key = tmp_path / "dkim.pem"
+    subprocess.run(
+        ["openssl", "genrsa", "-traditional", "-out", str(key), "2048"],
+        check=True,
+        capture_output=True,
+    )
+    public = subprocess.run(
+        ["openssl", "rsa", "-in", str(key), "-pubout", "-outform", "DER"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    return key, base64.b64encode(public)
+
+
+async def test_dkim_signature_verifies_with_the_published_key(use_settings, raw_smtp, dkim_key):
+    import dkim
+
+    key_path, public = dkim_key
+    use_settings(
+        smtp_url=raw_smtp.url,
+        dkim_key_path=str(key_path),
+        dkim_domain="example.org",
+        dkim_selector="cc2026",
+    )
+    mail_id = await queue_welcome("signed@example.org")
+    assert await mail_jobs.deliver(mail_id) == "sent"
+    [raw] = raw_smtp.raw
+    assert raw.startswith(b"DKIM-Signature:")
+
+    def dns(name, timeout=5):
+        assert name == b"cc2026._domainkey.example.org."
+        return b"v=DKIM1; k=rsa; p=" + public
+
+    assert dkim.verify(raw, dnsfunc=dns)
+    # A change on the way breaks it: the check above can fail.
+    tampered = raw.replace(b"Bienvenue", b"Bienvenu")
+    assert not dkim.verify(tampered, dnsfunc=dns)
+
+
+def test_dkim_settings_go_together(tmp_path):
+    from domain.settings import SettingsError, load_settings
+
+    base = {"SECRET_KEY": "x" * 20, "VAR_DIR": str(tmp_path)}
+    with pytest.raises(SettingsError, match="vont ensemble"):
+        load_settings(base | {"DKIM_DOMAIN": "example.org"})
+    with pytest.raises(SettingsError, match="introuvable"):
+        load_settings(
+            base
+            | {
+                "DKIM_KEY_PATH": str(tmp_path / "absent.pem"),
+                "DKIM_DOMAIN": "example.org",
+                "DKIM_SELECTOR": "s",
+            }
+        )
+    assert load_settings(base | {"MAIL_RATE_PER_MINUTE": "120"}).mail_rate_per_minute == 120
+    with pytest.raises(SettingsError, match="MAIL_RATE_PER_MINUTE"):
+        load_settings(base | {"MAIL_RATE_PER_MINUTE": "-1"})
+
+
+def test_local_rate_gives_a_burst_then_one_slot_per_interval():
+    rate = mail_jobs.LocalRate(per_minute=120)  # 2 per second, a burst of 2
+    waits = [rate.reserve() for _ in range(6)]
+    assert waits[0] == waits[1] == 0
+    # Reservations computed back to back: each waits half a second more than the last.
+    for before, after in zip(waits[1:], waits[2:], strict=False):
+        assert 0.45 <= after - before <= 0.5
+
+
+async def test_redis_rate_is_shared_by_every_worker(redis_url):
+    """Two workers (two limiter objects, two connections) draw from one rate: the waits of
+    their interleaved reservations grow as those of a single sender would."""
+    first = mail_jobs.RedisRate(redis_url, per_minute=60, key="test:mail-rate")
+    second = mail_jobs.RedisRate(redis_url, per_minute=60, key="test:mail-rate")
+    try:
+        waits = [(first if i % 2 else second).reserve() for i in range(4)]
+    finally:
+        first.client.close()
+        second.client.close()
+    assert waits[0] == 0
+    for index, wait in enumerate(waits[1:], start=1):
+        assert index - 0.5 < wait <= index  # one second per mail, whoever sends it
+
+
+async def test_deliveries_take_their_turn_from_the_configured_rate(use_settings, mailbox):
+    """The job reserves a slot before each send: the limiter's next free slot moves on by
+    one interval per mail delivered."""
+    use_settings(mail_rate_per_minute=6000)  # a burst of 100: nothing waits in this test
+    rate = mail_jobs._rate()
+    before = rate.next_slot
+    for n in range(3):
+        assert await mail_jobs.deliver(await queue_welcome(f"rate{n}@example.org")) == "sent"
+    assert rate.next_slot >= max(before, 0) + 3 * rate.interval - 1e-9
+    use_settings(mail_rate_per_minute=0)
+    assert mail_jobs._rate() is None
