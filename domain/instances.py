@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from domain.database import transaction
 from domain.groups import KINDS
 from domain.settings import Instance
-from domain.tables import Group, RedirectCount
+from domain.tables import Group, Membership, RedirectCount
 
 PARIS = ZoneInfo("Europe/Paris")
 MONTHS = (
@@ -206,6 +206,45 @@ async def arrival_notice(next_path: str, instance: Instance, moment: datetime | 
     return (
         f"Ce groupe ({move.name}) a déménagé sur {instance.name} : "
         "connectez-vous ici avec les mêmes identifiants."
+    )
+
+
+async def home_groups(
+    user_id: int, instance_key: str, my_groups: list[dict], moment: datetime | None = None
+) -> tuple[list[dict], list[dict]]:
+    """The user's groups for this instance's home (`my_groups` lists them by their
+    `instance` column), corrected for moves: a group keeps showing on its old site until
+    the move date, then shows there as "moved" with its new address (old bookmarks, old
+    invitation mails); one query."""
+    rows = await Membership.select(
+        Membership.group.id.as_alias("id"),
+        Membership.group.name.as_alias("name"),
+        Membership.group.slug.as_alias("slug"),
+        Membership.group.kind.as_alias("kind"),
+        Membership.is_admin,
+        Membership.group.instance.as_alias("instance"),
+        Membership.group.previous_instance.as_alias("previous_instance"),
+        Membership.group.migrated_at.as_alias("migrated_at"),
+    ).where(
+        (Membership.user == user_id)
+        & Membership.group.migrated_at.is_not_null()
+        & (
+            (Membership.group.previous_instance == instance_key)
+            | (Membership.group.instance == instance_key)
+        )
+    )
+    moment = moment or now()
+    served_here = {r["id"] for r in rows if serving_instance(r, moment) == instance_key}
+    served_elsewhere = {r["id"] for r in rows} - served_here
+    shown = [g for g in my_groups if g["id"] not in served_elsewhere]
+    known = {g["id"] for g in shown}
+    shown += [r for r in rows if r["id"] in served_here and r["id"] not in known]
+    moved = [
+        r for r in rows if r["id"] in served_elsewhere and r["previous_instance"] == instance_key
+    ]
+    return (
+        sorted(shown, key=lambda g: g["name"].lower()),
+        sorted(moved, key=lambda g: g["name"].lower()),
     )
 
 

@@ -339,6 +339,25 @@ async def _members(group_id: int, user_ids: list[int]) -> set[int]:
     return members
 
 
+async def _insert_rows(
+    table, columns: tuple[str, ...], rows: list[tuple], returning: tuple[str, ...] = ()
+) -> list[dict]:
+    """Rows in one INSERT per chunk, written out: Piccolo's insert builds a Table object and
+    a query string per row, which is five times slower for an import of 5,000 people.
+    Every column is given (defaults are the ORM's, not the database's)."""
+    names = ", ".join(f'"{c}"' for c in columns)
+    one = "(" + ", ".join(["{}"] * len(columns)) + ")"
+    found: list[dict] = []
+    for chunk in _chunks(rows):
+        # Names come from this module, values are parameters.
+        sql = f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES '  # noqa: S608
+        sql += ", ".join([one] * len(chunk))
+        if returning:
+            sql += " RETURNING " + ", ".join(f'"{c}"' for c in returning)
+        found += await table.raw(sql, *[value for row in chunk for value in row]) or []
+    return found
+
+
 async def preview(group_id: int, data: bytes) -> Preview:
     """Parse, then say for each person: new account, existing account, already a member."""
     result = parse(data)
@@ -464,50 +483,60 @@ async def confirm(group_id: int, rows: list[dict], ctx: MailContext) -> Imported
     async with transaction():
         accounts = await _accounts(list(people))
         new = [p for email, p in people.items() if email not in accounts]
-        for chunk in _chunks(new):
-            inserted = await User.insert(*[User(**p) for p in chunk]).returning(User.id, User.email)
-            for user in inserted:
-                accounts[user["email"]] = {
-                    "id": user["id"],
-                    "email": user["email"],
-                    "first_name": people[user["email"]]["first_name"],
-                    "password_hash": None,
-                }
+        moment = datetime.now(UTC)
+        inserted = await _insert_rows(
+            User,
+            ("email", "first_name", "last_name", "phone", "password_hash", "created_at"),
+            [(p["email"], p["first_name"], p["last_name"], p["phone"], None, moment) for p in new],
+            returning=("id", "email"),
+        )
+        for user in inserted:
+            accounts[user["email"]] = {
+                "id": user["id"],
+                "email": user["email"],
+                "first_name": people[user["email"]]["first_name"],
+                "password_hash": None,
+            }
         result.created = len(new)
         members = await _members(group_id, [a["id"] for a in accounts.values()])
         joining = [a for a in accounts.values() if a["id"] not in members]
         result.already = len(accounts) - len(joining)
         result.linked = len(joining) - result.created
-        membership_of: dict[int, int] = {}
-        for chunk in _chunks(joining):
-            added = await Membership.insert(
-                *[
-                    Membership(
-                        user=a["id"],
-                        group=group_id,
-                        shared_with=accounts[partner[a["email"]]]["id"]
-                        if a["email"] in partner
-                        else None,
-                    )
-                    for a in chunk
-                ]
-            ).returning(Membership.id, Membership.user)
-            membership_of.update({m["user"]: m["id"] for m in added})
-        pending = [a for a in joining if a["password_hash"] is None]
+
+        def shared(account: dict) -> int | None:
+            other = partner.get(account["email"])
+            return accounts[other]["id"] if other else None
+
+        added = await _insert_rows(
+            Membership,
+            (
+                "user",
+                "group",
+                "is_admin",
+                "can_messages",
+                "can_members",
+                "created_at",
+                "shared_with",
+            ),
+            [(a["id"], group_id, False, False, False, moment, shared(a)) for a in joining],
+            returning=("id", "user"),
+        )
+        membership_of = {m["user"]: m["id"] for m in added}
         links: dict[int, str] = {}
-        expires = datetime.now(UTC) + INVITE_TTL
-        for chunk in _chunks(pending):
-            tokens = []
-            for account in chunk:
+        tokens = []
+        for account in joining:
+            if account["password_hash"] is None:
                 raw = secrets.token_urlsafe(32)
                 links[account["id"]] = raw
                 digest = hashlib.sha256(raw.encode()).hexdigest()
                 tokens.append(
-                    AccountToken(
-                        user=account["id"], purpose="invite", token_hash=digest, expires_at=expires
-                    )
+                    (account["id"], "invite", digest, "", moment + INVITE_TTL, None, moment)
                 )
-            await AccountToken.insert(*tokens)
+        await _insert_rows(
+            AccountToken,
+            ("user", "purpose", "token_hash", "new_email", "expires_at", "used_at", "created_at"),
+            tokens,
+        )
         base = {"site_name": ctx.site_name, "group_name": group["name"]}
         group_url = f"{ctx.base_url}/g/{group['slug']}"
         mails = []

@@ -345,6 +345,18 @@ def attachment_type(filename: str) -> str:
     return mimetypes.guess_type(filename)[0] or "application/octet-stream"
 
 
+async def attachment_stamp(message_id: int) -> tuple | None:
+    """What identifies a message's attachment, without reading it; None if it has none."""
+    row = (
+        await GroupMessage.select(GroupMessage.created_at, GroupMessage.attachment_name)
+        .where(GroupMessage.id == message_id)
+        .first()
+    )
+    if not row or not row["attachment_name"]:
+        return None
+    return (message_id, row["created_at"], row["attachment_name"])
+
+
 async def attachment_of(message_id: int) -> tuple[str, bytes] | None:
     row = (
         await GroupMessage.select(GroupMessage.attachment_name, GroupMessage.attachment)

@@ -60,20 +60,24 @@ def _dkim() -> Dkim | None:
     return _dkim_cache[key]
 
 
-# A group message's attachment is read once for its many recipients.
-_attachments: dict[int, tuple[str, bytes] | None] = {}
+# A group message's attachment is read once for its many recipients (the small query
+# for the message's stamp makes sure the cached one is this message's).
+_attachments: dict[tuple, tuple[str, bytes] | None] = {}
 _attachments_lock = threading.Lock()
 
 
 async def _attachment(message_id: int) -> tuple[str, bytes] | None:
+    stamp = await messaging.attachment_stamp(message_id)
+    if stamp is None:
+        return None
     with _attachments_lock:
-        if message_id in _attachments:
-            return _attachments[message_id]
+        if stamp in _attachments:
+            return _attachments[stamp]
     found = await messaging.attachment_of(message_id)
     with _attachments_lock:
         while len(_attachments) >= 4:
             _attachments.pop(next(iter(_attachments)))
-        _attachments[message_id] = found
+        _attachments[stamp] = found
     return found
 
 

@@ -136,11 +136,12 @@ async def _orders_page(
     vue: str,
     page: int = 1,
     editing: int | None = None,
-    adding: int | None = None,
+    error_line: int | None = None,
     errors: dict | None = None,
     form: dict | None = None,
     status: int = 200,
 ) -> object:
+    """The page of one date; `editing`: the order open for corrections (by member)."""
     editable = _editable(catalog, dist)
     if vue == "adherents":
         recap = await recaps.by_member(catalog["id"], dist["id"], page)
@@ -148,7 +149,7 @@ async def _orders_page(
         page = recap.page
     else:
         recap, summary = await recaps.by_product(catalog["id"], dist["id"]), {}
-    products = await recaps.orderable_products(catalog["id"]) if editable and adding else []
+    products = await recaps.orderable_products(catalog["id"]) if editable and editing else []
     context = catalog_context(
         request,
         catalog,
@@ -160,11 +161,10 @@ async def _orders_page(
         page=page,
         editable=editable,
         editing=editing,
-        adding=adding,
+        error_line=error_line,
         errors=errors or {},
         form=form or {},
         products=products,
-        ncols=5 if editable else 4,
         date_url=_date_url(request, catalog["id"], dist["id"]),
         base=_catalog_url(request, catalog["id"]),
         flash=pop_flash(request),
@@ -182,6 +182,10 @@ async def _orders_page(
     return response
 
 
+def _id(value: str) -> int | None:
+    return int(value) if value.isdigit() and int(value) <= MAX_ID else None
+
+
 @get(DATE, opt=policy(Policy.CATALOGS))
 async def orders_page(
     request: Request,
@@ -191,23 +195,14 @@ async def orders_page(
     vue: str = "produits",
     page: str = "1",
     modifier: str = "",
-    ajouter: str = "",
 ) -> object:
     """ "Par produit" / "Par adhérent" (htmx tabs swap #recap; `?vue=` works without htmx).
-    `modifier` / `ajouter` open a line's or a member's edit row without JavaScript."""
+    `modifier=<order id>` opens a member's order for corrections without JavaScript."""
     catalog = await managed_catalog(request, catalog_id, edit=False)
     dist = await _date(request, distribution_id)
     vue = vue if vue in VIEWS else "produits"
-    editing = int(modifier) if modifier.isdigit() and int(modifier) <= MAX_ID else None
-    adding = int(ajouter) if ajouter.isdigit() and int(ajouter) <= MAX_ID else None
     return await _orders_page(
-        request,
-        catalog,
-        dist,
-        vue=vue,
-        page=_page_number(page),
-        editing=editing,
-        adding=adding,
+        request, catalog, dist, vue=vue, page=_page_number(page), editing=_id(modifier)
     )
 
 
@@ -222,29 +217,29 @@ async def _member_block(
     order_id: int,
     *,
     page: int,
-    editing: int | None = None,
-    adding: bool = False,
+    opened: bool = False,
+    error_line: int | None = None,
     errors: dict | None = None,
     form: dict | None = None,
     oob: bool = False,
 ) -> object:
-    """The rows of one member (a <tbody>), and after a change the recap's totals (oob)."""
+    """The rows of one member (a <tbody>), open for corrections or not, and after a change
+    the recap's totals (out of band)."""
     editable = _editable(catalog, dist)
     member = await recaps.member_order(catalog["id"], dist["id"], order_id)
     summary = await recaps.totals(catalog["id"], dist["id"]) if oob else {}
-    products = await recaps.orderable_products(catalog["id"]) if editable and adding else []
+    products = await recaps.orderable_products(catalog["id"]) if editable and opened else []
     context = {
         "group": request.state.group,
         "m": member,
         "order_id": order_id,
         "editable": editable,
-        "editing": editing,
-        "adding": order_id if adding else None,
+        "editing": order_id if opened else None,
+        "error_line": error_line,
         "errors": errors or {},
         "form": form or {},
         "products": products,
         "page": page,
-        "ncols": 5 if editable else 4,
         "date_url": _date_url(request, catalog["id"], dist["id"]),
         "summary": summary,
         "oob": oob,
@@ -261,21 +256,55 @@ async def member_rows(
     order_id: int,
     page: str = "1",
     modifier: str = "",
-    ajouter: str = "",
 ) -> object:
-    """htmx: one member's rows, with a line (`modifier`) or the add row (`ajouter`) open."""
+    """htmx: one member's rows, open for corrections with `modifier`, closed without."""
     catalog = await managed_catalog(request, catalog_id, edit=True)
     dist = await _date(request, distribution_id)
     number = _page_number(page)
-    editing = int(modifier) if modifier.isdigit() and int(modifier) <= MAX_ID else None
     if not _htmx(request):
-        extra = f"&modifier={editing}" if editing else f"&ajouter={order_id}" if ajouter else ""
+        extra = f"&modifier={order_id}" if modifier else ""
         url = f"{_date_url(request, catalog_id, distribution_id)}?vue=adherents&page={number}"
         return redirect(request, f"{url}{extra}#o{order_id}")
     if await recaps.member_order(catalog_id, distribution_id, order_id) is None:
         raise NotFoundException("Cette commande n'existe pas pour ce catalogue à cette date.")
-    return await _member_block(
-        request, catalog, dist, order_id, page=number, editing=editing, adding=bool(ajouter)
+    return await _member_block(request, catalog, dist, order_id, page=number, opened=bool(modifier))
+
+
+async def _refused(
+    request: Request,
+    catalog: dict,
+    dist: dict,
+    order_id: int,
+    page: int,
+    error: FieldErrors,
+    form: dict,
+    error_line: int | None = None,
+) -> object:
+    """A refused correction: the member's order stays open with the message at the field
+    (htmx: the member's rows, 200; a plain post: the page, 422)."""
+    if _htmx(request):
+        return await _member_block(
+            request,
+            catalog,
+            dist,
+            order_id,
+            page=page,
+            opened=True,
+            error_line=error_line,
+            errors=error.errors,
+            form=form,
+        )
+    return await _orders_page(
+        request,
+        catalog,
+        dist,
+        vue="adherents",
+        page=page,
+        editing=order_id,
+        error_line=error_line,
+        errors=error.errors,
+        form=form,
+        status=form_status(request),
     )
 
 
@@ -307,28 +336,7 @@ async def change_line(
         raise NotFoundException("Cette ligne n'existe pas.") from missing
     except FieldErrors as error:
         form = {"quantite": data.quantite}
-        if _htmx(request):
-            return await _member_block(
-                request,
-                catalog,
-                dist,
-                order_id,
-                page=number,
-                editing=line_id,
-                errors=error.errors,
-                form=form,
-            )
-        return await _orders_page(
-            request,
-            catalog,
-            dist,
-            vue="adherents",
-            page=number,
-            editing=line_id,
-            errors=error.errors,
-            form=form,
-            status=form_status(request),
-        )
+        return await _refused(request, catalog, dist, order_id, number, error, form, line_id)
     if _htmx(request):
         return await _member_block(request, catalog, dist, order_id, page=number, oob=True)
     flash(request, "Commande modifiée.")
@@ -365,28 +373,7 @@ async def add_line(
         raise NotFoundException("Cette commande n'existe pas.") from missing
     except FieldErrors as error:
         form = {"produit": data.produit, "quantite": data.quantite}
-        if _htmx(request):
-            return await _member_block(
-                request,
-                catalog,
-                dist,
-                order_id,
-                page=number,
-                adding=True,
-                errors=error.errors,
-                form=form,
-            )
-        return await _orders_page(
-            request,
-            catalog,
-            dist,
-            vue="adherents",
-            page=number,
-            adding=order_id,
-            errors=error.errors,
-            form=form,
-            status=form_status(request),
-        )
+        return await _refused(request, catalog, dist, order_id, number, error, form)
     if _htmx(request):
         return await _member_block(request, catalog, dist, order_id, page=number, oob=True)
     flash(request, "Produit ajouté à la commande.")

@@ -51,6 +51,13 @@ async def home(request: Request) -> object:
     flash = request.session.pop("flash", None) if user and request.session else None
     # Producers: the groups where they sell here, and the producer space where it exists.
     selling = await producer_space.selling_groups(user["id"]) if user else []
+    # Moves: a group shows on its old site until the move date, then with its new address.
+    moved = []
+    if user:
+        my_groups, moved = await instances.home_groups(
+            user["id"], request.state.instance.key, my_groups
+        )
+    settings = request.app.state.settings
     return render(
         request,
         "groups/home.html",
@@ -59,6 +66,12 @@ async def home(request: Request) -> object:
             "flash": flash,
             "selling": [g for g in selling if g["serving"] == request.state.instance.key],
             "is_producer": bool(selling),
+            "moved": [
+                g | {"site": i.name, "url": f"{i.url.rstrip('/')}/g/{g['slug']}"}
+                for g in moved
+                for i in settings.instances
+                if i.key == g["instance"]
+            ],
         },
     )
 

@@ -12,6 +12,14 @@ instances of the move is answered here, before sessions and guards:
   shows, with the link);
 - new host before the move date: 307 back to the old host (temporary: a cached permanent
   redirect would loop once the old host starts redirecting the other way).
+Only `/g/...` URLs belong to a group. Invitation links (`/invitation/{token}`) name an
+account, not a group, so they are not redirected: they work on every host (one database),
+and the old host's home lists the member's moved groups with their new address. Product
+photos (`/photos/...`) are served on every host; `/producteur` is per instance.
+htmx requests get `HX-Redirect` (to the page they were on) or `HX-Refresh` instead, since
+htmx would follow a redirect to another host in the background and swap nothing. The 301
+carries `Cache-Control: max-age=86400` so that a move undone by the operator is not stuck
+in browsers' caches forever.
 The Location is always the configured URL of an instance + the request's path (which starts
 with "/g/", re-encoded) + its query (re-encoded): a crafted Host, path or query cannot send
 anyone elsewhere.

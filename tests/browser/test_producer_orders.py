@@ -210,7 +210,7 @@ def test_producer_follows_the_seed_path_to_the_orders_and_exports_them(page: Pag
     assert page.evaluate("() => window.__same") == "oui", "la page a été rechargée"
     expect(by_member.get_by_text("MARIUZZO-RAYNAUD Paul")).to_be_visible()
     expect(by_member.get_by_text("06 55 66 77 88")).to_be_visible()
-    expect(by_member.locator("tbody.member")).to_have_count(3)
+    expect(by_member.locator("tbody")).to_have_count(3)
     expect(page.get_by_role("link", name="Modifier")).to_have_count(0)  # producers read only
     member_total = money(page.locator("#grand-total").inner_text())
     assert member_total == product_total
@@ -253,7 +253,7 @@ def test_the_orders_page_works_without_javascript(new_context, server):
     page.goto(f"/g/{w['slug']}/catalogues/{w['catalog']}/commandes/{w['distribution']}")
     page.get_by_role("link", name="Par adhérent").click()
     expect(page).to_have_url(re.compile(r"\?vue=adherents$"))
-    expect(page.locator("#by-member tbody.member")).to_have_count(3)
+    expect(page.locator("#by-member tbody")).to_have_count(3)
     page.get_by_role("link", name="Liste d'émargement").click()
     expect(page.get_by_role("columnheader", name="Signature")).to_be_visible()
     expect(page.locator("table.sign tbody tr")).to_have_count(3)

@@ -316,14 +316,22 @@ async def test_coordinator_changes_adds_and_removes_lines_in_place(app, client):
     await login(client, "coord@example.org")
     page = shown(await client.get(f"{w['date_url']}?vue=adherents"))
     line = await line_of(first, p1)
-    assert f"modifier={line['id']}" in page and "Ajouter un produit" in page
+    assert f"modifier={first}#o{first}" in page and 'name="quantite"' not in page
 
-    # "Modifier" opens the row (htmx), the form saves it and answers the member's rows.
+    # "Modifier" opens the member's order (htmx): a form per line and one to add a product.
     edit = await client.get(
-        f"{w['date_url']}/adherents/{first}?modifier={line['id']}", headers={"HX-Request": "true"}
+        f"{w['date_url']}/adherents/{first}?modifier=1", headers={"HX-Request": "true"}
     )
-    assert edit.status_code == 200 and 'name="quantite"' in edit.text
-    assert edit.text.lstrip().startswith("<tbody")
+    assert edit.status_code == 200 and "<html" not in edit.text
+    assert edit.text.lstrip().startswith(f'<tbody id="o{first}"')
+    assert f'action="{w["date_url"]}/lignes/{line["id"]}"' in edit.text
+    assert f'action="{w["date_url"]}/adherents/{first}/lignes"' in edit.text
+    assert ">Produit 002 (" in shown(edit)  # offered to add
+    closed = await client.get(f"{w['date_url']}/adherents/{first}", headers={"HX-Request": "true"})
+    assert 'name="quantite"' not in closed.text and "Modifier" in closed.text
+    # The same without JavaScript: the page opens the order.
+    plain_edit = await client.get(f"{w['date_url']}?vue=adherents&modifier={first}")
+    assert "<html" in plain_edit.text and f'/lignes/{line["id"]}"' in plain_edit.text
     saved = await post_form(
         client, f"{w['date_url']}/lignes/{line['id']}", {"quantite": "4", "page": "1"}, htmx=True
     )
@@ -494,6 +502,7 @@ async def test_member_export_reads_keyset_batches_without_losing_anyone(app):
     async for members in recaps.member_batches(w["catalog"], w["distribution"], batch=2):
         assert len(members) <= 2
         seen += [(m["last_name"], m["first_name"], m["lines"][0]["quantity"]) for m in members]
+        assert all(line["product"] != w["bread"] for m in members for line in m["lines"])
     assert seen[0] == ("Martin", "Abel", 9)
     assert sorted(q for ln, fn, q in seen if fn == "Jean") == [1, 2, 3, 4, 5]
     assert len(seen) == 7 and seen[-1][0] == "Nom000"
@@ -732,10 +741,15 @@ async def test_a_catalog_or_date_of_another_group_is_not_found(app, client):
 
 
 async def count_queries(client, url: str) -> int:
-    with QueryCounter() as counter:
-        response = await client.get(url)
-    assert response.status_code == 200, url
-    return counter.count
+    """Queries of one request; the least of two, as the app's periodic sweep (a background
+    task of the same process) may run during one of them."""
+    counts = []
+    for _ in range(2):
+        with QueryCounter() as counter:
+            response = await client.get(url)
+        assert response.status_code == 200, url
+        counts.append(counter.count)
+    return min(counts)
 
 
 async def test_queries_per_page_do_not_grow_with_members(app):

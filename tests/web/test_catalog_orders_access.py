@@ -54,7 +54,7 @@ EXPECTED = {
     "GET {d}/produits.csv":                     (303, 403, 200, 403,  200, 403,  200, 403, 403),
     "GET {d}/adherents.csv":                    (303, 403, 200, 403,  200, 403,  200, 403, 403),
     "GET {d}/emargement":                       (303, 403, 200, 403,  200, 403,  200, 403, 403),
-    "GET {d}/adherents/{o}?modifier={l}":       (401, 403, 403, 403,  200, 403,  200, 403, 403),
+    "GET {d}/adherents/{o}?modifier=1":       (401, 403, 403, 403,  200, 403,  200, 403, 403),
     "POST {d}/lignes/{l}":                      (401, 403, 403, 403,  200, 403,  200, 403, 403),
     "POST {d}/adherents/{o}/lignes":            (401, 403, 403, 403,  200, 403,  200, 403, 403),
     "GET {c}/commande-en-gros":                 (303, 403, 200, 403,  200, 403,  200, 403, 403),
@@ -69,7 +69,7 @@ SHOWS_MEMBERS = {
     "GET {d}?vue=adherents",
     "GET {d}/adherents.csv",
     "GET {d}/emargement",
-    "GET {d}/adherents/{o}?modifier={l}",
+    "GET {d}/adherents/{o}?modifier=1",
     "GET {v}",
 }
 

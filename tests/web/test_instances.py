@@ -405,8 +405,10 @@ async def test_logged_in_user_lands_on_the_new_login_page_and_comes_back(client,
     assert response.status_code == 301
     new_url = response.headers["location"]
     assert new_url == AMAP + asked
-    # Not logged out on the old host.
+    # Not logged out on the old host, whose home gives the group's new address.
     assert (await client.get("/compte", follow_redirects=False)).status_code == 200
+    home = await client.get("/")
+    assert f'<a href="{AMAP}/g/{w["slug"]}">AMAP des Lilas</a> est désormais sur Camap' in home.text
     # The new host has no session for them: its login page, with the page asked for kept.
     response = await amap_client.get(asked, follow_redirects=False)
     assert response.status_code == 303
@@ -436,6 +438,22 @@ async def test_logged_in_user_lands_on_the_new_login_page_and_comes_back(client,
     assert response.headers["location"] == asked  # the original query, intact
     page = await amap_client.get(asked)
     assert page.status_code == 200 and "AMAP des Lilas" in page.text
+
+
+async def test_homes_list_a_moved_group_where_it_is_served(client, amap_client):
+    w = await world()
+    await login(client, "admin@example.org")
+    await login(amap_client, "admin@example.org")
+    await move(w["group"]["id"], **BEFORE)
+    home = await client.get("/")
+    assert "désormais sur" not in home.text
+    assert f'href="/g/{w["slug"]}"' in home.text  # still served here
+    assert f'href="/g/{w["slug"]}"' not in (await amap_client.get("/")).text
+    await move(w["group"]["id"], **AFTER)
+    home = await client.get("/")
+    assert f'href="{AMAP}/g/{w["slug"]}"' in home.text and "désormais sur Camap" in home.text
+    assert f'href="/g/{w["slug"]}"' not in home.text
+    assert f'href="/g/{w["slug"]}"' in (await amap_client.get("/")).text
 
 
 async def test_no_move_message_for_other_pages_or_outside_the_window(amap_client):
