@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -138,6 +139,10 @@ async def build(distributions: int, orders: int, products: int) -> dict:
         ]
         for start in range(0, len(lines), 5000):
             await OrderLine.insert(*lines[start : start + 5000])
+    # What autovacuum does after a bulk load: the planner needs the tables' statistics.
+    from domain.database import db
+
+    await db().run_ddl("ANALYZE")
     return {"slug": group["slug"], "catalog": catalog, "admin": admin}
 
 
@@ -173,7 +178,8 @@ async def main(quick: bool) -> dict:
         from domain.tables import User
         from tests.helpers import login, post_form
 
-        await migrate()
+        with contextlib.redirect_stdout(sys.stderr):  # stdout is the JSON document
+            await migrate()
         await prepare_engine()
         await start_pool()
         orders = 50 if quick else 200

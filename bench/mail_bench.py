@@ -191,8 +191,9 @@ def send_run(env: dict, message_id: int, n: int, workers: int, rate: int, receiv
             time.sleep(0.2)
         elapsed = time.perf_counter() - started
     finally:
+        # Everything is sent: no need for a graceful stop.
         for proc in procs:
-            os.killpg(proc.pid, signal.SIGTERM)
+            os.killpg(proc.pid, signal.SIGKILL)
         for proc in procs:
             proc.wait(timeout=30)
     time.sleep(0.5)

@@ -445,7 +445,8 @@ async def import_products(catalog_id: int, items: list[dict]) -> tuple[int, int]
     """The rows of a confirmed import, all in one transaction or none: each item is
     {line, product_id (None: a new product), fields (the product form's), active}. Every row
     is checked again by check_product. Returns (created, updated)."""
-    created = updated = 0
+    created: list[Product] = []
+    updated = 0
     async with transaction():
         for item in items:
             values, errors = check_product(**item["fields"])
@@ -453,8 +454,7 @@ async def import_products(catalog_id: int, items: list[dict]) -> tuple[int, int]
                 raise FieldErrors({"file": f"Ligne {item['line']} : {next(iter(errors.values()))}"})
             values["active"] = bool(item["active"])
             if item["product_id"] is None:
-                await Product.insert(Product(catalog=catalog_id, **values))
-                created += 1
+                created.append(Product(catalog=catalog_id, **values))
                 continue
             done = (
                 await Product.update({getattr(Product, k): v for k, v in values.items()})
@@ -466,7 +466,9 @@ async def import_products(catalog_id: int, items: list[dict]) -> tuple[int, int]
                     {"file": f"Ligne {item['line']} : ce produit n'existe plus dans le catalogue."}
                 )
             updated += 1
-    return created, updated
+        for start in range(0, len(created), 500):  # one statement per 500 new products
+            await Product.insert(*created[start : start + 500])
+    return len(created), updated
 
 
 # ---- the distributions of a catalog -----------------------------------------------------
@@ -632,15 +634,14 @@ async def summary(catalog_id: int) -> dict:
     rows = await Catalog.raw(
         "SELECT "
         "(SELECT COUNT(*) FROM catalog_distribution WHERE catalog = {}) AS distributions, "
-        "(SELECT COUNT(DISTINCT o.id) FROM order_line ol "
-        ' JOIN member_order o ON o.id = ol."order" JOIN product p ON p.id = ol.product '
-        " WHERE p.catalog = {} AND o.state = 'validated') AS orders, "
         "(SELECT COUNT(*) FROM subscription WHERE catalog = {} AND ended_at IS NULL) "
         " AS subscriptions, "
-        "(SELECT COALESCE(SUM(ol.quantity * ol.unit_price_cents), 0) FROM order_line ol "
-        ' JOIN member_order o ON o.id = ol."order" JOIN product p ON p.id = ol.product '
-        " WHERE p.catalog = {} AND o.state = 'validated') AS sales_cents",
-        catalog_id,
+        "s.orders AS orders, s.sales_cents AS sales_cents FROM ("
+        ' SELECT COUNT(DISTINCT ol."order") AS orders, '
+        " COALESCE(SUM(ol.quantity * ol.unit_price_cents), 0) AS sales_cents "
+        ' FROM order_line ol JOIN member_order o ON o.id = ol."order" '
+        " WHERE o.state = 'validated' "
+        " AND ol.product IN (SELECT id FROM product WHERE catalog = {})) s",
         catalog_id,
         catalog_id,
         catalog_id,

@@ -13,6 +13,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import quote
 
 from domain import outbox
 from domain.accounts import (
@@ -268,6 +269,12 @@ async def waiting_list(group_id: int) -> list[dict]:
     return rows
 
 
+async def waiting_count(group_id: int) -> int:
+    return await JoinRequest.count().where(
+        (JoinRequest.group == group_id) & (JoinRequest.state == "pending")
+    )
+
+
 async def _decide(group_id: int, request_id: int, admin_id: int, state: str, answer: str) -> dict:
     """Claim a pending request of this group (a double click decides once)."""
     rows = (
@@ -421,8 +428,6 @@ async def _queue_invitation(
     )
     url = f"{ctx.base_url}/invitation/{raw}"
     if next_path:
-        from urllib.parse import quote
-
         url += f"?next={quote(next_path, safe='/')}"
     return await outbox.queue(
         key=f"invitation:{digest}",

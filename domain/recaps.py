@@ -3,7 +3,7 @@ the sign-off sheet, the bulk order to the producer, and their CSV exports.
 
 Only validated orders count (a draft is a basket the member never submitted), and only the
 lines of the catalog's own products. Every page runs a fixed number of queries whatever the
-number of members; exports read members in keyset batches so their memory stays flat.
+number of members; exports read members in batches so their memory stays flat.
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ import csv
 import io
 from array import array
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from domain.distributions import label, local
 from domain.tables import CatalogDistribution, Distribution, Order, OrderLine, Product
 
 PAST_PER_PAGE = 20  # "Commandes anciennes", per page
-MEMBERS_PER_PAGE = 100  # the by-member recap, per page
+MEMBERS_PER_PAGE = 50  # the by-member recap, per page (a light page on a cheap phone)
 EXPORT_BATCH = 500  # members read per query by the exports
 MAX_PAGE = 10_000
 BOM = "\ufeff"
@@ -175,7 +175,8 @@ async def bulk_order(catalog_id: int, distribution_id: int) -> ProductRecap:
 
 
 def _members_where(catalog_id: int, distribution_id: int):
-    """The validated orders of the date holding at least one line of the catalog."""
+    """The validated orders of the date holding at least one line of the catalog (the
+    export reads their ids, by name: BY_NAME)."""
     with_lines = OrderLine.select(OrderLine.order).where(
         (OrderLine.product.catalog == catalog_id)
         & (OrderLine.order.distribution == distribution_id)
@@ -190,27 +191,9 @@ def _members_where(catalog_id: int, distribution_id: int):
 BY_NAME = (Order.user.last_name, Order.user.first_name, Order.id)
 
 
-def _members_query(catalog_id: int, distribution_id: int):
-    """Those orders with their member's name and phone, by name."""
+def _lines_query(catalog_id: int):
     return (
-        Order.select(
-            Order.id.as_alias("order_id"),
-            Order.absent,
-            Order.user.id.as_alias("user_id"),
-            Order.user.first_name.as_alias("first_name"),
-            Order.user.last_name.as_alias("last_name"),
-            Order.user.phone.as_alias("phone"),
-        )
-        .where(_members_where(catalog_id, distribution_id))
-        .order_by(*BY_NAME)
-    )
-
-
-async def _lines_of(catalog_id: int, order_ids: list[int]) -> list[dict]:
-    if not order_ids:
-        return []
-    return (
-        await OrderLine.select(
+        OrderLine.select(
             OrderLine.id,
             OrderLine.order,
             OrderLine.quantity,
@@ -219,9 +202,15 @@ async def _lines_of(catalog_id: int, order_ids: list[int]) -> list[dict]:
             OrderLine.product.name.as_alias("name"),
             OrderLine.product.unit.as_alias("unit"),
         )
-        .where(OrderLine.order.is_in(order_ids) & (OrderLine.product.catalog == catalog_id))
+        .where(OrderLine.product.catalog == catalog_id)
         .order_by(OrderLine.product.position, OrderLine.product.name, OrderLine.id)
     )
+
+
+async def _lines_of(catalog_id: int, order_ids: list[int]) -> list[dict]:
+    if not order_ids:
+        return []
+    return await _lines_query(catalog_id).where(OrderLine.order.is_in(order_ids))
 
 
 def member_name(member: dict) -> str:
@@ -256,7 +245,6 @@ class MemberRecap:
     total_cents: int  # of all pages
     page: int = 1
     pages: int = 1
-    products: list[dict] = field(default_factory=list)
 
 
 async def totals(catalog_id: int, distribution_id: int) -> dict:
@@ -265,34 +253,61 @@ async def totals(catalog_id: int, distribution_id: int) -> dict:
     return {k: int(row[k] or 0) for k in ("members", "quantity", "total_cents")}
 
 
+# Every member of the date with their total for the catalog, by name: one pass over the
+# date's lines for the count, the totals and the page (rows: one a member, not a line).
+_MEMBER_TOTALS = """
+SELECT o.id AS order_id, o.absent AS absent, u.id AS user_id, u.first_name AS first_name,
+       u.last_name AS last_name, u.phone AS phone, SUM(l.quantity) AS quantity,
+       SUM(l.quantity * l.unit_price_cents) AS total_cents
+FROM member_order o
+JOIN app_user u ON u.id = o."user"
+JOIN order_line l ON l."order" = o.id
+JOIN product p ON p.id = l.product
+WHERE o.distribution = {} AND o.state = 'validated' AND p.catalog = {}
+GROUP BY o.id, o.absent, u.id, u.first_name, u.last_name, u.phone
+ORDER BY u.last_name, u.first_name, o.id
+"""
+
+
 async def by_member(catalog_id: int, distribution_id: int, page: int = 1) -> MemberRecap:
-    """One page of members with their phone, lines and total. Three queries."""
-    summary = await totals(catalog_id, distribution_id)
-    pages = max(1, -(-summary["members"] // MEMBERS_PER_PAGE))
+    """One page of members with their phone, lines and total, and the totals of all pages.
+    Two queries."""
+    everyone = await Order.raw(_MEMBER_TOTALS, distribution_id, catalog_id)
+    pages = max(1, -(-len(everyone) // MEMBERS_PER_PAGE))
     page = min(max(page, 1), pages)
-    members = (
-        await _members_query(catalog_id, distribution_id)
-        .offset((page - 1) * MEMBERS_PER_PAGE)
-        .limit(MEMBERS_PER_PAGE)
-    )
+    members = everyone[(page - 1) * MEMBERS_PER_PAGE : page * MEMBERS_PER_PAGE]
     lines = await _lines_of(catalog_id, [m["order_id"] for m in members])
     return MemberRecap(
         members=_assemble(members, lines),
-        count=summary["members"],
-        quantity=summary["quantity"],
-        total_cents=summary["total_cents"],
+        count=len(everyone),
+        quantity=sum(int(m["quantity"]) for m in everyone),
+        total_cents=sum(int(m["total_cents"]) for m in everyone),
         page=page,
         pages=pages,
     )
 
 
 async def member_order(catalog_id: int, distribution_id: int, order_id: int) -> dict | None:
-    """One member's block of the recap (after a change of one of its lines)."""
-    members = await _members_query(catalog_id, distribution_id).where(Order.id == order_id)
-    if not members:
-        return None
-    lines = await _lines_of(catalog_id, [order_id])
-    return _assemble(members, lines)[0]
+    """One member's block of the recap (after a change of one of its lines); None if the
+    order has no line of the catalog (any more). Two indexed queries."""
+    member = (
+        await Order.select(
+            Order.id.as_alias("order_id"),
+            Order.absent,
+            Order.user.id.as_alias("user_id"),
+            Order.user.first_name.as_alias("first_name"),
+            Order.user.last_name.as_alias("last_name"),
+            Order.user.phone.as_alias("phone"),
+        )
+        .where(
+            (Order.id == order_id)
+            & (Order.distribution == distribution_id)
+            & (Order.state == "validated")
+        )
+        .first()
+    )
+    lines = await _lines_of(catalog_id, [order_id]) if member else []
+    return _assemble([member], lines)[0] if lines else None
 
 
 async def order_of_line(catalog_id: int, distribution_id: int, line_id: int) -> int | None:
@@ -310,8 +325,10 @@ async def order_of_line(catalog_id: int, distribution_id: int, line_id: int) -> 
 
 async def all_members(catalog_id: int, distribution_id: int) -> list[dict]:
     """Every member of the date with their lines (the sign-off sheet). Two queries."""
-    members = await _members_query(catalog_id, distribution_id)
-    lines = await _lines_of(catalog_id, [m["order_id"] for m in members])
+    members = await Order.raw(_MEMBER_TOTALS, distribution_id, catalog_id)
+    lines = await _lines_query(catalog_id).where(
+        (OrderLine.order.distribution == distribution_id) & (OrderLine.order.state == "validated")
+    )
     return _assemble(members, lines)
 
 
@@ -320,7 +337,7 @@ async def member_batches(
 ) -> AsyncIterator[list[dict]]:
     """The date's members with their lines of the catalog, `batch` members at a time, in
     name order: [{order_id, first_name, last_name, phone, absent, lines: [{product, quantity,
-    unit_price_cents}]}], lines in the catalog's product order.
+    unit_price_cents}]}] (the lines in no particular order).
 
     The order ids are read first, in name order (8 bytes a member); then each batch is two
     short queries on a pooled connection: memory does not grow with the number of lines, and

@@ -34,7 +34,6 @@ from web.pages import flash, form_status, pop_flash, redirect, render, safe_next
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 Multipart = Body(media_type=RequestEncodingType.MULTI_PART)
-MAX_ID = 2**31 - 1
 
 
 def new_key() -> str:
@@ -101,6 +100,9 @@ async def membres_page(
             paging=pages,
             flash=pop_flash(request),
             year=members.this_year(),
+            waiting_count=len(waiting)
+            if waiting is not None
+            else await members.waiting_count(group_id),
         ),
         fragment=None if restoring else "members/_list.html",
     )

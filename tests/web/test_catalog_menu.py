@@ -888,3 +888,27 @@ async def test_statistics_numbers_chart_and_queries(client):
         page = await client.get(url)
     assert shown(page).count('class="bar') == 6
     assert counter.count == two, (counter.count, two)
+
+
+# --- domain/product_import.py: the pure parts ---------------------------------------------------
+
+
+def test_product_import_reading_signing_and_neutralising():
+    # Line numbers count the file's lines, a quoted cell over two lines included.
+    columns, rows = product_import.read_csv(
+        b'\xef\xbb\xbfNom;Prix TTC (\xe2\x82\xac);R\xc3\xa9f\n"Pain\nde mie";2;P1\n\nBrie;5;B1\n'
+    )
+    assert columns == ["name", "price", "reference"]
+    assert [(line, cells[0]) for line, cells in rows] == [(2, "Pain\nde mie"), (5, "Brie")]
+    assert product_import.decode("Crème".encode("cp1252")) == "Crème"
+    assert product_import.vat_from_cell("5,5 %") == "550" and product_import.vat_cell(2000) == "20"
+    for cell in ("=1+1", "+33 6", "-5", "@SOMME", "\tx"):
+        assert product_import.unneutralise(product_import.neutralise(cell)) == cell
+        assert product_import.neutralise(cell).startswith("'")
+    assert product_import.unneutralise("'normal") == "'normal"
+    token = product_import.sign({"a": [1, "é"]}, "clé", "but")
+    assert product_import.unsign(token, "clé", "but") == {"a": [1, "é"]}
+    assert product_import.unsign(token, "clé", "autre-but") is None
+    assert product_import.unsign(token, "autre-clé", "but") is None
+    assert product_import.unsign(token, "clé", "but", max_age=-1) is None
+    assert product_import.unsign("n'importe quoi", "clé", "but") is None

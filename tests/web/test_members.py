@@ -177,6 +177,7 @@ async def test_admin_accepts_a_request_the_person_becomes_member_and_is_welcomed
     request_id = (await JoinRequest.select().first())["id"]
     client.cookies.clear()
     await login(client, "admin@example.org")
+    assert "Liste d'attente (1)" in (await client.get(f"/g/{group['slug']}/membres")).text
     page = await client.get(f"/g/{group['slug']}/membres?filtre=attente")
     assert page.status_code == 200
     assert f'id="r{request_id}"' in page.text and "candidat@example.org" in page.text
@@ -287,22 +288,19 @@ async def test_new_client_bad_email_is_refused_at_the_field_htmx_and_plain(clien
     assert await User.count() == 1
 
 
-async def invite(client, group: dict, email: str, **names) -> tuple[int, str]:
-    """An admin (logged in) invites `email`; returns the user id and the invitation link."""
+async def invite(client, group: dict, email: str, **names) -> int:
+    """An admin (logged in) invites `email` with "Nouveau client"; returns the user id."""
     response = await post_form(
         client, f"/g/{group['slug']}/membres/nouveau", {"email": email, **names}
     )
     assert "une invitation à finir son inscription" in response.text, response.text
-    user = await user_by_email(email)
-    return user["id"], ""
+    return (await user_by_email(email))["id"]
 
 
 async def test_new_client_without_account_gets_a_pending_account_and_an_invitation(client, mailbox):
     group = await group_with("closed", name="Marché Fermé")
-    world_admin = group["admin"]
-    assert world_admin
     await login(client, "admin@example.org")
-    user_id, _ = await invite(client, group, "nouvelle@example.org", first_name="Nina")
+    user_id = await invite(client, group, "nouvelle@example.org", first_name="Nina")
     account = await user_by_email("nouvelle@example.org")
     assert account["password_hash"] is None and account["first_name"] == "Nina"
     assert await is_member(group, user_id)  # a member already: order-opening mails reach her
@@ -347,7 +345,7 @@ async def test_new_client_without_account_gets_a_pending_account_and_an_invitati
 async def test_invitation_link_expires(client, mailbox):
     group = await group_with("open")
     await login(client, "admin@example.org")
-    user_id, _ = await invite(client, group, "tard@example.org")
+    user_id = await invite(client, group, "tard@example.org")
     mail = (await mailbox.wait_for("tard@example.org"))[0]
     path = link_in(text_of(mail), "/invitation/").replace("http://localhost", "")
     await AccountToken.update(
@@ -366,7 +364,7 @@ async def test_invitation_link_expires(client, mailbox):
 async def test_resend_invitation_makes_a_new_link_and_the_old_one_stops(client, mailbox):
     group = await group_with("open")
     await login(client, "admin@example.org")
-    user_id, _ = await invite(client, group, "relance@example.org")
+    user_id = await invite(client, group, "relance@example.org")
     first = link_in(text_of((await mailbox.wait_for("relance@example.org"))[0]), "/invitation/")
     page = await client.get(f"/g/{group['slug']}/membres/{user_id}")
     assert "Invitation en attente" in page.text and "Renvoyer l'invitation" in page.text
@@ -389,7 +387,7 @@ async def test_sign_up_with_a_pending_address_sends_the_link_instead_of_taking_t
 ):
     group = await group_with("open")
     await login(client, "admin@example.org")
-    user_id, _ = await invite(client, group, "prepare@example.org")
+    user_id = await invite(client, group, "prepare@example.org")
     await mailbox.wait_for("prepare@example.org")
     client.cookies.clear()
     response = await post_form(
@@ -434,9 +432,8 @@ async def test_guest_order_with_a_pending_address_is_finished_through_the_invita
 ):
     admin = await make_user("admin@example.org")
     world = await make_distribution_world(admin, products=2, stock=5)
-    slug = world["group"]["slug"]
     await login(client, "admin@example.org")
-    user_id, _ = await invite(client, world["group"], "client@example.org")
+    user_id = await invite(client, world["group"], "client@example.org")
     await mailbox.wait_for("client@example.org")
     client.cookies.clear()
     # A guest basket, then "Valider ma commande", then the sign-up with that address.
@@ -469,7 +466,6 @@ async def test_guest_order_with_a_pending_address_is_finished_through_the_invita
     assert "Votre commande est validée" in response.text
     order = await Order.select().where(Order.user == user_id).first()
     assert order["state"] == "validated" and order["total_cents"] == 300
-    assert slug
 
 
 # ---- 5. Mode création -----------------------------------------------------------------
@@ -823,10 +819,15 @@ async def test_pages_make_the_same_number_of_queries_for_10_or_200_members(clien
             ("adhésions", f"/g/{slug}/membres/adhesions"),
             ("membre", f"/g/{slug}/membres/{someone}"),
         ):
-            with QueryCounter() as counter:
-                response = await client.get(url)
-            assert response.status_code == 200
-            counts[n][name] = counter.count
+            # The fewer of two loads: web/routing.py reloads its list of moved groups in
+            # the background every 30 s, and that query may fall in one of them.
+            seen = []
+            for _ in range(2):
+                with QueryCounter() as counter:
+                    response = await client.get(url)
+                assert response.status_code == 200
+                seen.append(counter.count)
+            counts[n][name] = min(seen)
     assert counts[10] == counts[200], counts
     assert max(counts[200].values()) <= 16, counts
 
@@ -1175,3 +1176,24 @@ async def test_admin_of_b_reaching_a_members_through_b_gets_404(client):
     assert "membre_a@example.org" not in page.text and "admin_a@example.org" not in page.text
     assert await snapshot(w["a"]["id"]) == before
     assert (await Group.select(Group.id).where(Group.id == w["a"]["id"]).first()) is not None
+
+
+async def test_pending_members_get_order_opening_mails_and_those_who_left_do_not(client):
+    """A member invited by "Nouveau client" gets the order-opening mails before finishing
+    their registration; someone who left the group gets none."""
+    from domain import notifications
+    from domain.accounts import MailContext
+
+    admin = await make_user("admin@example.org")
+    world = await make_distribution_world(admin, products=1, name="Marché Ouverture")
+    group = world["group"]
+    await add_member(group, "partie@example.org")
+    await login(client, "admin@example.org")
+    await invite(client, group, "pas-encore@example.org")
+    client.cookies.clear()
+    await login(client, "partie@example.org")
+    await post_form(client, f"/compte/marches/{group['id']}/quitter")
+    ctx = MailContext(instance="main", site_name="Test", base_url="http://localhost")
+    await notifications.queue_due({"main": ctx})
+    rows = await OutboxMail.select(OutboxMail.to_addr).where(OutboxMail.kind == "orders_open")
+    assert {r["to_addr"] for r in rows} == {"admin@example.org", "pas-encore@example.org"}
