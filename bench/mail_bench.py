@@ -331,6 +331,8 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
+    # Stopped from outside (timeout, Ctrl-C): still stop the workers and drop the database.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     per_run = 2_000 if args.quick else MEMBERS
     throttled = 600 if args.quick else 2_000
     database = f"cc_mbench_{os.getpid()}"

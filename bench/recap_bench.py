@@ -199,9 +199,13 @@ async def in_process(world: dict, repeats: int) -> dict:
                 "adherents_csv": "/adherents.csv",
                 "produits_csv": "/produits.csv",
             }.items():
-                with QueryCounter() as counter:
-                    assert (await client.get(f"{base}/{world[key]}{suffix}")).status_code == 200
-                counts[name] = counter.count
+                seen = []
+                for _ in range(2):  # the least of two: the app's periodic sweep may run
+                    with QueryCounter() as counter:
+                        response = await client.get(f"{base}/{world[key]}{suffix}")
+                    assert response.status_code == 200
+                    seen.append(counter.count)
+                counts[name] = min(seen)
             result["queries_per_page"][f"{members}_membres"] = counts
         # The export's own work (what the Stream response iterates), with the pool running.
         for key, lines in (("d10k", 10_000), ("d100k", 100_000)):

@@ -85,6 +85,22 @@ class FileTransport(msgspec.Struct, frozen=True):
     folder: str
 
 
+# Signed headers; one absent from a mail is signed as absent (none can be added later).
+DKIM_HEADERS = (
+    b"from",
+    b"to",
+    b"subject",
+    b"date",
+    b"message-id",
+    b"reply-to",
+    b"mime-version",
+    b"content-type",
+    b"list-unsubscribe",
+    b"list-unsubscribe-post",
+    b"from",
+)
+
+
 def _message(mail: OutgoingMail, dkim: Dkim | None = None) -> emails.Message:
     # Date and Message-ID through their own arguments: `emails` always writes a Date
     # header, so passing them in `headers` would give the mail two of each.
@@ -108,8 +124,14 @@ def _message(mail: OutgoingMail, dkim: Dkim | None = None) -> emails.Message:
             mime_type=attachment.content_type,
         )
     if dkim is not None:
-        # Signed when the message is written out, over the headers a reader trusts.
-        message.dkim(key=dkim.key, domain=dkim.domain, selector=dkim.selector)
+        # Signed when the message is written out, over the headers a reader trusts; the
+        # one-click unsubscribe headers must be signed too (RFC 8058, section 4).
+        message.dkim(
+            key=dkim.key,
+            domain=dkim.domain,
+            selector=dkim.selector,
+            include_headers=list(DKIM_HEADERS),
+        )
     return message
 
 

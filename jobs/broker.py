@@ -60,7 +60,26 @@ class SharedAsyncIO(AsyncIO):
                 super().after_worker_shutdown(broker, worker)
 
 
-def setup(settings: Settings) -> dramatiq.Broker:
+class DatabasePool(dramatiq.Middleware):
+    """In a worker process of its own (`dramatiq jobs.worker`), a PostgreSQL connection
+    pool on the event loop that runs the async actors: without it every query opens a
+    connection. (The web process's in-process worker uses the app's engine as it is.)"""
+
+    def after_worker_boot(self, broker, worker):
+        from domain import database
+
+        get_event_loop_thread().run_coroutine(database.start_pool())
+
+    def before_worker_shutdown(self, broker, worker):
+        from domain import database
+
+        loop_thread = get_event_loop_thread()
+        if loop_thread is not None:
+            loop_thread.run_coroutine(database.close_pool())
+
+
+def setup(settings: Settings, *, worker_process: bool = False) -> dramatiq.Broker:
+    """`worker_process`: this process is a `dramatiq jobs.worker` process."""
     global _settings, _in_process
     _settings = settings
     if settings.redis_url:
@@ -75,7 +94,10 @@ def setup(settings: Settings) -> dramatiq.Broker:
             _in_process = InProcessBroker()
             _in_process.emit_after("process_boot")
         broker = _in_process
-    return use(broker)
+    broker = use(broker)
+    if worker_process and not any(isinstance(m, DatabasePool) for m in broker.middleware):
+        broker.add_middleware(DatabasePool())
+    return broker
 
 
 def use(broker: dramatiq.Broker) -> dramatiq.Broker:

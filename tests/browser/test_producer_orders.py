@@ -246,6 +246,50 @@ def test_producer_follows_the_seed_path_to_the_orders_and_exports_them(page: Pag
     expect(page.get_by_role("navigation", name="Menu du catalogue")).to_be_visible()
 
 
+def test_admin_corrects_a_member_order_in_place(page: Page, server):
+    """htmx swaps the member's rows and, out of band, the totals; a bad value is shown in the
+    row and nothing changes; Escape closes the order again."""
+    w = world(server)
+    log_in(page, w["admin"])
+    page.goto(f"/g/{w['slug']}/catalogues/{w['catalog']}/commandes/{w['distribution']}")
+    page.wait_for_function("() => window.htmx !== undefined")
+    page.get_by_role("link", name="Par adhérent").click()
+    member = page.locator("#by-member tbody").filter(has_text="DURAND Alice")
+    expect(member.locator("tr.who")).to_contain_text("6,04")  # 4 × 1,51 €
+    grand = page.locator("#grand-total")
+    expect(grand).to_have_text(re.compile(r"16,61"))
+    page.evaluate("() => { window.__same = 'oui'; }")
+
+    member.get_by_role("link", name="Modifier").click()
+    quantity = member.get_by_label("Quantité de Produit 001")
+    expect(quantity).to_have_value("4")
+    quantity.fill("deux")
+    quantity.press("Enter")
+    expect(member.get_by_role("alert")).to_contain_text("nombre entier")
+    expect(grand).to_have_text(re.compile(r"16,61"))
+
+    quantity = member.get_by_label("Quantité de Produit 001")
+    quantity.fill("6")
+    quantity.press("Enter")
+    expect(member.locator("tr.who")).to_contain_text("9,06")  # 6 × 1,51 €
+    expect(grand).to_have_text(re.compile(r"19,63"))  # the totals came out of band
+    expect(member.get_by_label("Quantité de Produit 001")).to_have_count(0)
+
+    member.get_by_role("link", name="Modifier").click()
+    member.get_by_label("Ajouter", exact=True).select_option(label="Produit 002 (1,52\u00a0€ / kg)")
+    member.get_by_label("Quantité à ajouter").fill("2")
+    member.get_by_role("button", name="Ajouter").click()
+    expect(member).to_contain_text("Produit 002")
+    expect(grand).to_have_text(re.compile(r"22,67"))  # + 2 × 1,52 €
+
+    member.get_by_role("link", name="Modifier").click()
+    member.get_by_label("Quantité de Produit 002").press("Escape")
+    expect(member.get_by_label("Quantité de Produit 002")).to_have_count(0)
+    assert page.evaluate("() => window.__same") == "oui", "la page a été rechargée"
+    page.reload()
+    expect(page.locator("#grand-total")).to_have_text(re.compile(r"22,67"))
+
+
 def test_the_orders_page_works_without_javascript(new_context, server):
     w = world(server)
     page = new_context(java_script_enabled=False).new_page()
