@@ -114,25 +114,23 @@ async def sign_up(
                 {"email": "Un compte existe déjà avec cette adresse. Connectez-vous."}
             )
         if existing:
-            # A pending account (invited by an admin) is completed, not duplicated.
-            user_id = existing["id"]
-            await User.update(
+            # A pending account (prepared by an admin) is finished only through the link
+            # mailed to its address: typing the address is no proof of owning it.
+            raise FieldErrors(
                 {
-                    User.password_hash: password_hash,
-                    User.first_name: first_name,
-                    User.last_name: last_name,
+                    "email": "Un compte vous attend à cette adresse : suivez le lien reçu par "
+                    "e-mail pour finir votre inscription."
                 }
-            ).where(User.id == user_id)
-        else:
-            rows = await User.insert(
-                User(
-                    email=email,
-                    password_hash=password_hash,
-                    first_name=first_name,
-                    last_name=last_name,
-                )
-            ).returning(User.id)
-            user_id = rows[0]["id"]
+            )
+        rows = await User.insert(
+            User(
+                email=email,
+                password_hash=password_hash,
+                first_name=first_name,
+                last_name=last_name,
+            )
+        ).returning(User.id)
+        user_id = rows[0]["id"]
         mail_id = await outbox.queue(
             key=f"welcome:{user_id}",
             kind="welcome",
