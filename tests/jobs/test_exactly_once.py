@@ -111,9 +111,7 @@ async def test_worker_killed_while_sending_loses_nothing_and_sends_nothing_twice
     # once they are 30 s old. The test moves the clocks back instead of waiting.
     assert slow not in await outbox.due_ids(older_than=timedelta(0))
     long_ago = datetime.now(UTC) - outbox.STALE_CLAIM - timedelta(seconds=5)
-    await OutboxMail.update({OutboxMail.claimed_at: long_ago}).where(
-        OutboxMail.state == "sending"
-    )
+    await OutboxMail.update({OutboxMail.claimed_at: long_ago}).where(OutboxMail.state == "sending")
     await OutboxMail.update({OutboxMail.created_at: long_ago}).where(
         OutboxMail.id.is_in([slow, *others])
     )

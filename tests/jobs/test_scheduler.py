@@ -394,3 +394,24 @@ async def test_two_scheduler_processes_at_once_queue_each_notification_once(redi
     finally:
         client.close()
     assert queued >= 3
+
+
+async def test_mails_of_other_areas_take_the_same_path(use_settings, mailbox, settings):
+    """A cancellation (written by the distributions area) is an outbox row like the others:
+    sent once, tied to the account, without an unsubscribe link; and after it, no reminder
+    is due for the cancelled distribution."""
+    from domain import distributions
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    world = await build(now + 10 * H)
+    ctx = scheduler.contexts(settings)["main"]
+    ids = await distributions.cancel_distribution(world["group"]["id"], world["distribution"], ctx)
+    assert len(ids) == 2  # ana and bob ordered
+    for mail_id in ids:
+        assert await mail_jobs.deliver(mail_id) == "sent"
+        assert await mail_jobs.deliver(mail_id) == "skipped"
+    [mail] = mailbox.to("ana@example.org", "annulée")
+    assert mail["List-Unsubscribe"] is None
+    rows = await OutboxMail.select().where(OutboxMail.id.is_in(ids))
+    assert {r["user"] for r in rows} == {world["people"]["ana"], world["people"]["bob"]}
+    assert await notifications.queue_due(scheduler.contexts(settings), now) == []
