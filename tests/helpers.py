@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import re
 
 from domain import accounts, groups
@@ -144,8 +145,15 @@ async def make_distribution_world(
     }
 
 
+_COUNTING: contextvars.ContextVar[QueryCounter | None] = contextvars.ContextVar(
+    "query_counter", default=None
+)
+
+
 class QueryCounter:
-    """Counts the SQL statements the engine runs (a context manager over the real engine)."""
+    """Counts the SQL statements the engine runs for the code inside the `with` block (a
+    context manager over the real engine). Only statements run from this context count: the
+    app's background sweep and in-process job threads have their own, so they never skew it."""
 
     def __init__(self) -> None:
         self.count = 0
@@ -155,10 +163,13 @@ class QueryCounter:
 
         self.cls = type(db())
         self.original = self.cls.run_querystring
-        original, counter = self.original, self
+        self.token = _COUNTING.set(self)
+        original = self.original
 
         async def counting(engine, querystring, *args, **kwargs):
-            counter.count += 1
+            counter = _COUNTING.get()
+            if counter is not None:
+                counter.count += 1
             return await original(engine, querystring, *args, **kwargs)
 
         self.cls.run_querystring = counting
@@ -166,3 +177,4 @@ class QueryCounter:
 
     def __exit__(self, *exc):
         self.cls.run_querystring = self.original
+        _COUNTING.reset(self.token)
