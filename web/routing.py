@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import hashlib
 import logging
 import time
@@ -119,7 +120,11 @@ class MoveDirectory:
         only for the first load, or after invalidate()."""
         if time.monotonic() >= self.expires:
             if self.loading is None or self.loading.done():
-                self.loading = asyncio.ensure_future(self.refresh())
+                # A fresh context: background work is not the request's (its log line's
+                # request id, the tests' query counts).
+                self.loading = asyncio.get_running_loop().create_task(
+                    self.refresh(), context=contextvars.Context()
+                )
             if not self.loaded:
                 await asyncio.shield(self.loading)
         return self.by_slug.get(slug)
@@ -135,7 +140,9 @@ class MoveDirectory:
     def count(self, move: Move) -> None:
         self.pending[(move.group_id, instances.paris_day(instances.now()))] += 1
         if self.flush_task is None or self.flush_task.done():
-            self.flush_task = asyncio.get_running_loop().create_task(self._flush_later())
+            self.flush_task = asyncio.get_running_loop().create_task(
+                self._flush_later(), context=contextvars.Context()
+            )
 
     async def _flush_later(self) -> None:
         await asyncio.sleep(self.flush_after)
