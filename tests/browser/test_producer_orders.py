@@ -283,6 +283,11 @@ def test_admin_corrects_a_member_order_in_place(page: Page, server):
     expect(grand).to_have_text(re.compile(r"22,67"))  # + 2 × 1,52 €
 
     member.get_by_role("link", name="Modifier").click()
+    expect(member.get_by_label("Quantité de Produit 002")).to_be_visible()
+    # htmx wires the new row's triggers once the swap has settled.
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )
     member.get_by_label("Quantité de Produit 002").press("Escape")
     expect(member.get_by_label("Quantité de Produit 002")).to_have_count(0)
     assert page.evaluate("() => window.__same") == "oui", "la page a été rechargée"
