@@ -385,18 +385,21 @@ async def preview(group_id: int, data: bytes) -> Preview:
 # ---- carrying the preview to the confirmation -------------------------------------------
 
 STORED = ("line", "email", "first_name", "last_name", "phone")
+ADDRESS = ("address", "postal_code", "city")  # one address per row: a couple shares it
 
 
 def _stored(row: Row) -> list:
     v = row.values
     return (
-        [row.line] + [v.get(k, "") for k in STORED[1:]] + [v.get(f"{k}_2", "") for k in STORED[1:]]
+        [row.line]
+        + [v.get(k, "") for k in STORED[1:]]
+        + [v.get(f"{k}_2", "") for k in STORED[1:]]
+        + [v.get(k, "") for k in ADDRESS]
     )
 
 
 def sign(group_id: int, result: Preview, secret: str) -> str:
-    """The rows to import, compressed and signed for this group, valid for an hour.
-    (Address, postal code and city are checked but not kept: accounts have no such fields.)"""
+    """The rows to import, compressed and signed for this group, valid for an hour."""
     body = json.dumps(
         {
             "g": group_id,
@@ -432,8 +435,9 @@ def unsign(token: str, group_id: int, secret: str) -> list[dict]:
     rows = []
     for item in body["rows"]:
         first = dict(zip(STORED, item[:5], strict=True))
-        second = dict(zip(STORED[1:], item[5:], strict=True))
-        rows.append(first | {f"{k}_2": v for k, v in second.items()})
+        second = dict(zip(STORED[1:], item[5:9], strict=True))
+        address = dict(zip(ADDRESS, item[9:12], strict=True))
+        rows.append(first | address | {f"{k}_2": v for k, v in second.items()})
     return rows
 
 
@@ -475,6 +479,7 @@ async def confirm(group_id: int, rows: list[dict], ctx: MailContext) -> Imported
                     "first_name": item[f"first_name{suffix}"],
                     "last_name": item[f"last_name{suffix}"],
                     "phone": item[f"phone{suffix}"],
+                    **{k: item.get(k, "") for k in ADDRESS},
                 }
         if item.get("email_2"):
             partner[item["email"]] = item["email_2"]
@@ -486,8 +491,19 @@ async def confirm(group_id: int, rows: list[dict], ctx: MailContext) -> Imported
         moment = datetime.now(UTC)
         inserted = await _insert_rows(
             User,
-            ("email", "first_name", "last_name", "phone", "password_hash", "created_at"),
-            [(p["email"], p["first_name"], p["last_name"], p["phone"], None, moment) for p in new],
+            ("email", "first_name", "last_name", "phone", *ADDRESS, "password_hash", "created_at"),
+            [
+                (
+                    p["email"],
+                    p["first_name"],
+                    p["last_name"],
+                    p["phone"],
+                    *(p[k] for k in ADDRESS),
+                    None,
+                    moment,
+                )
+                for p in new
+            ],
             returning=("id", "email"),
         )
         for user in inserted:

@@ -855,6 +855,9 @@ async def member(group_id: int, user_id: int) -> dict | None:
             Membership.user.first_name.as_alias("first_name"),
             Membership.user.last_name.as_alias("last_name"),
             Membership.user.phone.as_alias("phone"),
+            Membership.user.address.as_alias("address"),
+            Membership.user.postal_code.as_alias("postal_code"),
+            Membership.user.city.as_alias("city"),
             Membership.user.password_hash.as_alias("password_hash"),
         )
         .where((Membership.group == group_id) & (Membership.user == user_id))

@@ -21,6 +21,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from piccolo.query.functions.aggregate import Count
 
+from domain.database import insert_many
 from domain.tables import OutboxMail, User
 
 MAIL_TEMPLATES = Path(__file__).resolve().parent.parent / "web" / "templates" / "mail"
@@ -40,7 +41,6 @@ AUTOMATIC_KINDS = {
     "reminder_4h": "Rappel 4 h avant la distribution",
 }
 UNSUBSCRIBE_MARK = "__LIEN_DESABONNEMENT__"
-INSERT_CHUNK = 500  # rows per INSERT: 13 columns stay far below asyncpg's 32,767 parameters
 
 _env = Environment(
     loader=FileSystemLoader(MAIL_TEMPLATES),
@@ -178,16 +178,12 @@ async def queue(
 async def queue_many(mails: list[NewMail]) -> list[int]:
     """Many rendered mails at once (a message to the whole group, due reminders): rows
     whose key exists already are skipped; returns the ids of the rows inserted."""
-    ids: list[int] = []
-    for start in range(0, len(mails), INSERT_CHUNK):
-        chunk = [mail.row() for mail in mails[start : start + INSERT_CHUNK]]
-        rows = (
-            await OutboxMail.insert(*chunk)
-            .on_conflict(target=OutboxMail.key, action="DO NOTHING")
-            .returning(OutboxMail.id)
-        )
-        ids += [row["id"] for row in rows]
-    return ids
+    rows = await insert_many(
+        [mail.row() for mail in mails],
+        skip_conflicts_on=OutboxMail.key,
+        returning=OutboxMail.id,
+    )
+    return [row["id"] for row in rows]
 
 
 def _now() -> datetime:

@@ -20,6 +20,9 @@ class User(Table, tablename="app_user"):
     first_name = Varchar(length=100, default="")
     last_name = Varchar(length=100, default="")
     phone = Varchar(length=40, default="")
+    address = Varchar(length=200, default="")
+    postal_code = Varchar(length=10, default="")
+    city = Varchar(length=100, default="")
     created_at = Timestamptz(default=TimestamptzNow())
 
 

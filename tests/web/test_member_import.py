@@ -260,6 +260,10 @@ async def test_a_couple_shares_one_membership(client, admin_world):
     assert rows == {anna["id"]: paul["id"], paul["id"]: anna["id"]}
     page = await client.get(f"/g/{admin_world['slug']}/membres/{anna['id']}")
     assert "adhésion partagée avec Paul Durand" in page.text
+    # The address is kept, for both of the couple; shown on the member's page.
+    assert (anna["address"], anna["postal_code"], anna["city"]) == ("5 rue X", "75011", "Paris")
+    assert (paul["postal_code"], paul["city"]) == ("75011", "Paris")
+    assert "5 rue X, 75011 Paris" in page.text
 
 
 # ---- the preview is what is imported, all or nothing --------------------------------------
