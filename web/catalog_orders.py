@@ -93,7 +93,7 @@ def _attachment(name: str) -> str:
 def _csv(rows, name: str) -> Stream:
     return Stream(
         recaps.csv_stream(rows),
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",  # Litestar adds "; charset=utf-8"
         headers={"Content-Disposition": _attachment(name), "Cache-Control": "no-store"},
     )
 

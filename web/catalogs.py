@@ -471,7 +471,7 @@ async def export_products(request: Request, slug: str, catalog_id: int) -> Respo
     name = f"produits-{_file_slug(catalog['name'])}.csv"
     return Response(
         content=data,
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",  # Litestar adds "; charset=utf-8"
         headers={
             "Content-Disposition": f'attachment; filename="{name}"',
             "Cache-Control": "private, no-store",

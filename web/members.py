@@ -569,7 +569,7 @@ async def import_page(request: Request, slug: str) -> object:
 async def import_template(request: Request, slug: str) -> Response:
     return Response(
         member_import.template_csv(),
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",  # Litestar adds "; charset=utf-8"
         headers={"Content-Disposition": 'attachment; filename="modele-import-clients.csv"'},
     )
 

@@ -495,7 +495,7 @@ async def test_export_then_import_round_trip(client):
     await Product.update({Product.active: False}).where(Product.id == w["carrots"])
     export = await client.get(f"{w['base']}/produits/export.csv")
     assert export.status_code == 200
-    assert export.headers["content-type"].startswith("text/csv")
+    assert export.headers["content-type"] == "text/csv; charset=utf-8"
     assert "attachment" in export.headers["content-disposition"]
     assert "produits-legumes.csv" in export.headers["content-disposition"]
     data = export.content

@@ -462,7 +462,7 @@ async def test_csv_exports_parse_back_with_totals_and_neutralised_formulas(app, 
 
     by_product = await client.get(f"{w['date_url']}/produits.csv")
     assert by_product.status_code == 200
-    assert by_product.headers["content-type"].startswith("text/csv")
+    assert by_product.headers["content-type"] == "text/csv; charset=utf-8"
     disposition = by_product.headers["content-disposition"]
     assert disposition.startswith("attachment;")
     assert "filename*=UTF-8''Commandes%20par%20produit%20-%20L%C3%A9gumes%20-%20" in disposition

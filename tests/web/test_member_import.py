@@ -65,7 +65,7 @@ async def test_import_page_explains_the_columns_and_the_template_reads_back(clie
         assert f"<strong>{column}</strong>" in page.text
     assert "Prénom 2, Nom 2, E-mail 2" in page.text
     response = await client.get(f"/g/{admin_world['slug']}/membres/import/modele.csv")
-    assert response.headers["content-type"].startswith("text/csv")
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
     assert "attachment" in response.headers["content-disposition"]
     assert response.content.startswith("\ufeff".encode())
     assert response.content.decode("utf-8-sig").splitlines()[0] == (
