@@ -103,28 +103,46 @@ async def close_pool() -> None:
 MAX_PARAMETERS = 30_000  # asyncpg allows 32,767 per statement, SQLite 32,766
 
 
-async def insert_many(rows: list, *, skip_conflicts_on=None, returning=None) -> list[dict]:
-    """Table objects in one INSERT per chunk, written out. Piccolo's insert renders a query
-    per row (5,000 rows: seconds); here each chunk is one statement with parameters. Every
-    column but the primary key is given, with the values the objects hold (their defaults
-    are the ORM's). `skip_conflicts_on`: a unique column; rows clashing on it are skipped."""
+async def insert_rows(
+    table,
+    columns: tuple[str, ...],
+    rows: list[tuple],
+    *,
+    returning: tuple[str, ...] = (),
+    skip_conflicts_on: str | None = None,
+) -> list[dict]:
+    """Rows in one INSERT per chunk, written out. Piccolo's insert renders a query per row
+    (5,000 rows: seconds); here each chunk is one statement with parameters. Every column
+    is given (defaults are the ORM's, not the database's). `skip_conflicts_on`: a unique
+    column; rows clashing on it are skipped."""
     if not rows:
         return []
-    table = type(rows[0])
-    columns = [c for c in table._meta.columns if not c._meta.primary_key]
-    names = ", ".join(f'"{c._meta.db_column_name}"' for c in columns)
+    names = ", ".join(f'"{c}"' for c in columns)
     one = "(" + ", ".join(["{}"] * len(columns)) + ")"
     size = max(1, MAX_PARAMETERS // len(columns))
     found: list[dict] = []
     for start in range(0, len(rows), size):
         chunk = rows[start : start + size]
-        # Names come from the table's definition; every value is a parameter.
+        # Names come from the caller's code, never from input; every value is a parameter.
         sql = f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES '  # noqa: S608
         sql += ", ".join([one] * len(chunk))
         if skip_conflicts_on is not None:
-            sql += f' ON CONFLICT ("{skip_conflicts_on._meta.db_column_name}") DO NOTHING'
-        if returning is not None:
-            sql += f' RETURNING "{returning._meta.db_column_name}"'
-        values = [getattr(row, c._meta.name) for row in chunk for c in columns]
-        found += await table.raw(sql, *values) or []
+            sql += f' ON CONFLICT ("{skip_conflicts_on}") DO NOTHING'
+        if returning:
+            sql += " RETURNING " + ", ".join(f'"{c}"' for c in returning)
+        found += await table.raw(sql, *[value for row in chunk for value in row]) or []
     return found
+
+
+async def insert_many(objects: list, **options) -> list[dict]:
+    """Table objects through `insert_rows`, with every column but the primary key, as the
+    objects hold them (their defaults filled in by the ORM)."""
+    if not objects:
+        return []
+    columns = [c for c in type(objects[0])._meta.columns if not c._meta.primary_key]
+    return await insert_rows(
+        type(objects[0]),
+        tuple(c._meta.db_column_name for c in columns),
+        [tuple(getattr(o, c._meta.name) for c in columns) for o in objects],
+        **options,
+    )

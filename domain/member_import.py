@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 
 from domain import outbox
 from domain.accounts import EMAIL_RE, MailContext, normalize_email
-from domain.database import transaction
+from domain.database import insert_rows, transaction
 from domain.members import INVITE_TTL, PHONE_RE
 from domain.tables import AccountToken, Group, Membership, User
 
@@ -339,25 +339,6 @@ async def _members(group_id: int, user_ids: list[int]) -> set[int]:
     return members
 
 
-async def _insert_rows(
-    table, columns: tuple[str, ...], rows: list[tuple], returning: tuple[str, ...] = ()
-) -> list[dict]:
-    """Rows in one INSERT per chunk, written out: Piccolo's insert builds a Table object and
-    a query string per row, which is five times slower for an import of 5,000 people.
-    Every column is given (defaults are the ORM's, not the database's)."""
-    names = ", ".join(f'"{c}"' for c in columns)
-    one = "(" + ", ".join(["{}"] * len(columns)) + ")"
-    found: list[dict] = []
-    for chunk in _chunks(rows):
-        # Names come from this module, values are parameters.
-        sql = f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES '  # noqa: S608
-        sql += ", ".join([one] * len(chunk))
-        if returning:
-            sql += " RETURNING " + ", ".join(f'"{c}"' for c in returning)
-        found += await table.raw(sql, *[value for row in chunk for value in row]) or []
-    return found
-
-
 async def preview(group_id: int, data: bytes) -> Preview:
     """Parse, then say for each person: new account, existing account, already a member."""
     result = parse(data)
@@ -489,7 +470,7 @@ async def confirm(group_id: int, rows: list[dict], ctx: MailContext) -> Imported
         accounts = await _accounts(list(people))
         new = [p for email, p in people.items() if email not in accounts]
         moment = datetime.now(UTC)
-        inserted = await _insert_rows(
+        inserted = await insert_rows(
             User,
             ("email", "first_name", "last_name", "phone", *ADDRESS, "password_hash", "created_at"),
             [
@@ -523,7 +504,7 @@ async def confirm(group_id: int, rows: list[dict], ctx: MailContext) -> Imported
             other = partner.get(account["email"])
             return accounts[other]["id"] if other else None
 
-        added = await _insert_rows(
+        added = await insert_rows(
             Membership,
             (
                 "user",
@@ -548,7 +529,7 @@ async def confirm(group_id: int, rows: list[dict], ctx: MailContext) -> Imported
                 tokens.append(
                     (account["id"], "invite", digest, "", moment + INVITE_TTL, None, moment)
                 )
-        await _insert_rows(
+        await insert_rows(
             AccountToken,
             ("user", "purpose", "token_hash", "new_email", "expires_at", "used_at", "created_at"),
             tokens,

@@ -180,8 +180,8 @@ async def queue_many(mails: list[NewMail]) -> list[int]:
     whose key exists already are skipped; returns the ids of the rows inserted."""
     rows = await insert_many(
         [mail.row() for mail in mails],
-        skip_conflicts_on=OutboxMail.key,
-        returning=OutboxMail.id,
+        skip_conflicts_on="key",
+        returning=("id",),
     )
     return [row["id"] for row in rows]
 
