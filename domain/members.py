@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import quote
 
-from domain import outbox
+from domain import idempotency, outbox
 from domain.accounts import (
     FieldErrors,
     MailContext,
@@ -38,7 +38,6 @@ from domain.tables import (
     MembershipFee,
     Order,
     OutboxMail,
-    RequestKey,
     Subscription,
     User,
 )
@@ -107,16 +106,10 @@ async def _lock_group(group_id: int) -> None:
 
 async def _claim_key(key: str | None, user_id: int | None) -> bool:
     """A form's random key: True the first time it is seen, so a double click acts once."""
-    if not key:
-        return True
-    if len(key) > 64:
-        raise FieldErrors({"key": "Formulaire invalide : rechargez la page."})
-    rows = (
-        await RequestKey.insert(RequestKey(key=key, user=user_id))
-        .on_conflict(target=RequestKey.key, action="DO NOTHING")
-        .returning(RequestKey.id)
-    )
-    return bool(rows)
+    try:
+        return await idempotency.claim(key, user_id)
+    except idempotency.BadKey as error:
+        raise FieldErrors({"key": "Formulaire invalide : rechargez la page."}) from error
 
 
 async def _group(group_id: int) -> dict:

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from markupsafe import Markup, escape
 
-from domain import outbox
+from domain import idempotency, outbox
 from domain.accounts import FieldErrors, display_name
 from domain.database import transaction
 from domain.distributions import label
@@ -26,7 +26,6 @@ from domain.tables import (
     JoinRequest,
     Membership,
     Order,
-    RequestKey,
     Subscription,
     User,
 )
@@ -297,16 +296,8 @@ async def send(
         "group_message", _mail_context(group, author, draft, choice, ctx)
     )
     async with transaction():
-        if form_key:
-            claimed = (
-                await RequestKey.insert(
-                    RequestKey(key=f"message:{form_key[:48]}", user=author["id"])
-                )
-                .on_conflict(target=RequestKey.key, action="DO NOTHING")
-                .returning(RequestKey.id)
-            )
-            if not claimed:
-                return None, 0
+        if form_key and not await idempotency.claim(f"message:{form_key[:48]}", author["id"]):
+            return None, 0
         rows = await GroupMessage.insert(
             GroupMessage(
                 group=group["id"],

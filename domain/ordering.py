@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from domain import outbox
+from domain import idempotency, outbox
 from domain.database import is_sqlite, transaction
 from domain.distributions import label
 from domain.tables import (
@@ -20,7 +20,6 @@ from domain.tables import (
     Order,
     OrderLine,
     Product,
-    RequestKey,
     Subscription,
 )
 
@@ -303,16 +302,10 @@ async def basket(
 
 async def _claim_key(key: str | None, user_id: int | None) -> bool:
     """True the first time a form's key is seen; False for a replay (double tap, retry)."""
-    if not key:
-        return True
-    if len(key) > 64:
-        raise OrderingError("Formulaire invalide : rechargez la page.")
-    rows = (
-        await RequestKey.insert(RequestKey(key=key, user=user_id))
-        .on_conflict(target=RequestKey.key, action="DO NOTHING")
-        .returning(RequestKey.id)
-    )
-    return bool(rows)
+    try:
+        return await idempotency.claim(key, user_id)
+    except idempotency.BadKey as error:
+        raise OrderingError("Formulaire invalide : rechargez la page.") from error
 
 
 async def _orderable(distribution_id: int, product_id: int, dist: dict) -> dict:
