@@ -11,7 +11,6 @@ from litestar.params import Body
 
 from domain import catalogs, documents, subscriptions
 from domain.accounts import FieldErrors
-from domain.tables import Membership
 from web.access import Policy, policy
 from web.catalogs import catalog_context, catalog_for_products, catalog_of_group, managed_catalog
 from web.groups import group_context
@@ -112,11 +111,7 @@ async def _subscriptions_page(
     request: Request, catalog_id: int, errors: dict | None = None, form: dict | None = None
 ) -> object:
     catalog = await managed_catalog(request, catalog_id, edit=False)
-    members = await Membership.select(
-        Membership.user.id.as_alias("id"),
-        Membership.user.first_name.as_alias("first_name"),
-        Membership.user.last_name.as_alias("last_name"),
-    ).where(Membership.group == request.state.group["id"])
+    members = await catalogs.coordinator_choices(request.state.group["id"])
     return render(
         request,
         "contracts/subscriptions.html",
@@ -126,7 +121,7 @@ async def _subscriptions_page(
             "souscriptions",
             subscriptions=await subscriptions.subscriptions_of_catalog(catalog_id),
             products=[p for p in await catalogs.products_of(catalog_id) if p["active"]],
-            members=sorted(members, key=lambda m: (m["last_name"], m["first_name"])),
+            members=members,
             errors=errors or {},
             form=form or {},
         ),
