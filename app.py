@@ -1,4 +1,4 @@
-"""Wires the app together, and the command line: serve, migrate, seed-demo.
+"""Wires the app together; `python app.py <command>` runs the command line (cli.py).
 
 `app` (for `uvicorn app:app`) is built on first access from the environment.
 """
@@ -9,64 +9,69 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import os
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from litestar import Litestar, Request, Response
+from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import CacheControlHeader
-from litestar.exceptions import HTTPException, NotAuthorizedException
-from litestar.plugins.htmx import HTMXPlugin
-from litestar.response import Redirect, Template
+from litestar.middleware import DefineMiddleware
+from litestar.plugins.htmx import HTMXConfig, HTMXPlugin
 from litestar.static_files import create_static_files_router
-from litestar.stores.file import FileStore
 from litestar.template.config import TemplateConfig
 
+from cli import Commands
 from domain import database
-from domain.ordering import euros
-from domain.settings import Settings, SettingsError, load_settings
+from domain.kernel import cpu
+from domain.kernel.filters import FILTERS
+from domain.settings import Settings, load_settings
 from web import (
     accounts,
+    calendars,
     catalog_orders,
     catalogs,
     communications,
-    contracts,
     distributions,
+    duties,
+    errors,
     groups,
     health,
+    help,
     members,
     messaging,
+    order_forms,
     ordering,
+    payments,
+    privacy,
     producer_space,
     producers,
+    subscriptions,
 )
-from web.access import Policy, login_url, policy, policy_guard
+from web.access import Policy, policy, policy_guard
+from web.csrf import BoundCSRFMiddleware
+from web.edge import InputGuard
+from web.headers import SecurityHeadersMiddleware
 from web.observability import RequestLogMiddleware, configure_logging
-from web.routing import UNKNOWN_HOST_PAGE, InstanceMiddleware
-from web.sessions import AppSessionConfig
+from web.routing import InstanceMiddleware
+from web.sessions import SessionMiddleware
 
 ROOT = Path(__file__).resolve().parent
 STATIC = ROOT / "static"
 TEMPLATES = ROOT / "web" / "templates"
 log = logging.getLogger("app")
 
-# Cacheable responses carry no cookie (shared caches refuse to store those).
-NO_COOKIES = ["^/static/", "^/photos/", "^/healthz$"]
-
-ERROR_TITLES = {
-    400: "Requête invalide",
-    403: "Accès refusé",
-    404: "Page introuvable",
-    405: "Action impossible",
-    410: "Lien expiré",
-    413: "Fichier trop volumineux",
-    429: "Trop de requêtes",
-    500: "Erreur du serveur",
-}
+# Cacheable responses carry no cookie (shared caches refuse to store those); nor do the
+# calendar feeds, which calendar apps fetch without a session (web/calendars.py).
+NO_COOKIES = [
+    "^/static/",
+    "^/photos/",
+    "^/healthz$",
+    "^/favicon.ico$",
+    r"^/g/[^/]+/calendrier(\.ics$|/[^/]+\.ics$)",
+]
 
 
 def static_versions() -> dict[str, str]:
@@ -78,38 +83,18 @@ def static_versions() -> dict[str, str]:
     }
 
 
-def error_handler(request: Request, exc: Exception) -> Response:
-    if "instance" not in request.state:
-        # No route matched, so the instance middleware did not run: resolve the host here.
-        settings = request.app.state.settings
-        instance = settings.instance_for_host(request.headers.get("host", ""))
-        if instance is None:
-            return Response(UNKNOWN_HOST_PAGE, status_code=404, media_type="text/html")
-        request.state.instance = instance
-    if isinstance(exc, NotAuthorizedException):
-        target = login_url(
-            request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        )
-        if request.headers.get("hx-request") == "true":
-            return Response("", status_code=401, headers={"HX-Redirect": target})
-        return Redirect(target, status_code=303)
-    status = exc.status_code if isinstance(exc, HTTPException) else 500
-    if status >= 500:
-        log.exception("erreur non gérée", exc_info=exc)
-    detail = exc.detail if isinstance(exc, HTTPException) and status < 500 else ""
-    if status == 403 and "CSRF" in str(detail):
-        detail = "Le formulaire a expiré. Rechargez la page et recommencez."
-    return Template(
-        template_name="errors/error.html",
-        context={"status": status, "title": ERROR_TITLES.get(status, "Erreur"), "detail": detail},
-        status_code=status,
-        media_type="text/html",
-    )
+def compression_config() -> CompressionConfig:
+    """Brotli, gzip for clients without it; bench/memory_app.py serves with the same."""
+    return CompressionConfig(backend="brotli", brotli_gzip_fallback=True, minimum_size=500)
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def create_app(settings: Settings | None = None, *, background: bool = True) -> Litestar:
+    """`background=False` (tests): no periodic sweep; tests run its steps themselves."""
     settings = settings or load_settings()
     configure_logging(settings.log_level)
+    for warning in settings.mail_warnings():
+        log.warning("e-mails : %s", warning)
+    cpu.configure(settings.cpu_threads)
 
     from jobs import broker as jobs_broker
 
@@ -123,7 +108,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     def configure_templates(engine: JinjaTemplateEngine) -> None:
         engine.engine.globals["static"] = static_url
-        engine.engine.filters["euros"] = euros
+        engine.engine.filters.update(FILTERS)
         engine.engine.globals["settings"] = settings
 
     @contextlib.asynccontextmanager
@@ -136,23 +121,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
             worker = Worker(broker, worker_threads=2, worker_timeout=100)
             worker.start()
-        sweeper = asyncio.create_task(_sweep_forever(mail_jobs))
+        sweeper = asyncio.create_task(_sweep_forever(mail_jobs)) if background else None
         try:
             yield
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            if sweeper is not None:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
             if worker is not None:
                 await asyncio.to_thread(worker.stop)
             await database.close_pool()
 
-    if settings.redis_url:
-        from litestar.stores.redis import RedisStore
-
-        session_store = RedisStore.with_client(url=settings.redis_url, namespace="sessions")
-    else:
-        session_store = FileStore(Path(settings.var_dir) / "sessions")
     secure = settings.base_url.startswith("https://")
 
     app = Litestar(
@@ -162,13 +142,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *health.handlers,
             *producers.handlers,
             *distributions.handlers,
+            *calendars.handlers,
+            *duties.handlers,
             *catalogs.handlers,
             *ordering.handlers,
-            *contracts.handlers,
+            *subscriptions.handlers,
             *catalog_orders.handlers,
+            *order_forms.handlers,
             *members.handlers,
             *messaging.handlers,
+            *payments.handlers,
             *communications.handlers,
+            *privacy.handlers,
+            *help.handlers,
             *producer_space.handlers,
             create_static_files_router(
                 path="/static",
@@ -178,39 +164,37 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
         ],
         guards=[policy_guard],
+        # Sessions first: the CSRF check binds a logged-in session's token to its key.
         middleware=[
-            AppSessionConfig(
-                store="sessions",
-                httponly=True,
-                secure=secure,
-                samesite="lax",
-                max_age=30 * 86400,
-                exclude=NO_COOKIES,
-            ).middleware,
+            DefineMiddleware(SessionMiddleware, secure=secure, exclude=NO_COOKIES),
+            DefineMiddleware(
+                BoundCSRFMiddleware,
+                config=CSRFConfig(
+                    secret=settings.secret_key,
+                    cookie_secure=secure,
+                    cookie_httponly=False,
+                    exclude=NO_COOKIES,
+                ),
+            ),
         ],
-        stores={"sessions": session_store},
-        csrf_config=CSRFConfig(
-            secret=settings.secret_key,
-            cookie_secure=secure,
-            cookie_httponly=False,
-            exclude=NO_COOKIES,
-        ),
         template_config=TemplateConfig(
             directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=configure_templates
         ),
-        compression_config=CompressionConfig(
-            backend="brotli", brotli_gzip_fallback=True, minimum_size=500
-        ),
-        plugins=[HTMXPlugin()],
-        exception_handlers={Exception: error_handler},
+        compression_config=compression_config(),
+        plugins=[HTMXPlugin(HTMXConfig(set_request_class_globally=True)), Commands()],
+        exception_handlers={Exception: errors.error_handler},
         lifespan=[lifespan],
         logging_config=None,
         debug=False,
     )
     app.state.settings = settings
     # Outside the router, so that every request (no matching route, wrong method, CSRF
-    # refusal) is tied to its instance and logged with its request id.
-    app.asgi_handler = InstanceMiddleware(RequestLogMiddleware(app.asgi_handler), settings)
+    # refusal) is tied to its instance and logged with its request id; and bytes no
+    # handler may see (NUL, invalid UTF-8) refused before any of it.
+    app.asgi_handler = SecurityHeadersMiddleware(
+        InputGuard(InstanceMiddleware(RequestLogMiddleware(app.asgi_handler), settings)),
+        https=secure,
+    )
     return app
 
 
@@ -219,7 +203,7 @@ async def _sweep_forever(mail_jobs, interval: float = 60.0) -> None:
     give back the stock of baskets never validated once orders closed. Both are safe to
     run in several web processes at once (conditional updates). Without Redis, also the
     scheduler's tick (due notifications; unique keys make it safe to run twice)."""
-    from domain.ordering import release_abandoned_baskets
+    from domain.ordering.changes import release_abandoned_baskets
     from jobs import broker as jobs_broker
     from jobs import scheduler
 
@@ -227,10 +211,11 @@ async def _sweep_forever(mail_jobs, interval: float = 60.0) -> None:
         if jobs_broker.is_in_process():
             try:
                 await scheduler.tick()
+                await scheduler.prune_due(jobs_broker.settings())
             except Exception:  # noqa: BLE001
                 log.exception("tour du planificateur impossible")
         try:
-            mail_jobs.sweep_outbox.send()
+            await asyncio.to_thread(mail_jobs.sweep_outbox.send)
         except Exception:  # noqa: BLE001 - a broker hiccup must not kill the web process
             log.exception("balayage de la boîte d'envoi impossible")
         try:
@@ -250,52 +235,7 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
-async def migrate() -> None:
-    from piccolo.apps.migrations.commands.forwards import run_forwards
-
-    response = await run_forwards(app_name="domain", migration_id="all", fake=False)
-    if not response.success:
-        raise SystemExit(f"Échec des migrations : {response.message}")
-
-
-def main(argv: list[str]) -> int:
-    command = argv[0] if argv else "serve"
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        print(f"Configuration invalide : {error}", file=sys.stderr)
-        return 2
-    configure_logging(settings.log_level)
-    if command == "migrate":
-        asyncio.run(migrate())
-        return 0
-    if command == "seed-demo":
-        from domain.demo import seed_demo
-
-        created = asyncio.run(seed_demo())
-        print(created)
-        return 0
-    if command == "serve":
-        import uvicorn
-
-        port = int(os.environ.get("PORT", "8000"))
-        host = os.environ.get("HOST", "127.0.0.1")
-        instance = settings.default_instance
-        print(f"\n  {instance.name} : {instance.url}/\n", flush=True)
-        uvicorn.run("app:app", host=host, port=port, log_level="warning", proxy_headers=True)
-        return 0
-    if command in ("migrate-groups", "migrated-groups"):
-        from domain.instances import run_command
-
-        return asyncio.run(run_command(command, argv[1:], settings.instances))
-    print(
-        "usage: python app.py [serve | migrate | seed-demo | migrate-groups --to INSTANCE "
-        "(--kind KIND | --slug SLUG ...) --from-date AAAA-MM-JJ --until AAAA-MM-JJ "
-        "| migrated-groups]",
-        file=sys.stderr,
-    )
-    return 2
-
-
 if __name__ == "__main__":
+    from cli import main
+
     sys.exit(main(sys.argv[1:]))

@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,89 +61,41 @@ async def pg(sql: str) -> None:
 async def build(distributions: int, orders: int, products: int) -> dict:
     """A group, a catalog with `products` products delivering at `distributions` past dates,
     each with `orders` validated orders of 5 lines."""
-    from domain.tables import (
-        Catalog,
-        CatalogDistribution,
-        Distribution,
-        Membership,
-        Order,
-        OrderLine,
-        Place,
-        Product,
-        User,
-        Vendor,
-    )
-    from tests.helpers import make_group, make_user
+    from domain.demo import world
+    from domain.kernel import clock
 
-    admin = await make_user(f"admin-{uuid.uuid4().hex[:6]}@bench.test")
-    group = await make_group(admin, f"AMAP {uuid.uuid4().hex[:6]}")
-    place = (await Place.insert(Place(group=group["id"], name="Halle")).returning(Place.id))[0]
-    vendor = (await Vendor.insert(Vendor(group=group["id"], name="Ferme")).returning(Vendor.id))[0]
-    catalog = (
-        await Catalog.insert(
-            Catalog(group=group["id"], vendor=vendor["id"], name="Légumes", kind="variable")
-        ).returning(Catalog.id)
-    )[0]["id"]
-    product_ids = []
-    for start in range(0, products, 500):
-        rows = await Product.insert(
-            *[
-                Product(
-                    catalog=catalog, name=f"Produit {i:04d}", price_cents=100 + i, reference=f"R{i}"
-                )
-                for i in range(start, min(products, start + 500))
-            ]
-        ).returning(Product.id)
-        product_ids += [r["id"] for r in rows]
-    users = []
-    for start in range(0, orders, 500):
-        rows = await User.insert(
-            *[
-                User(email=f"m{i}-{uuid.uuid4().hex[:6]}@bench.test", first_name=f"M{i}")
-                for i in range(start, min(orders, start + 500))
-            ]
-        ).returning(User.id)
-        users += [r["id"] for r in rows]
-    await Membership.insert(*[Membership(user=u, group=group["id"]) for u in users])
-    now = datetime.now(UTC)
-    for week in range(distributions):
-        starts = now - timedelta(weeks=distributions - week)
-        dist = (
-            await Distribution.insert(
-                Distribution(
-                    group=group["id"],
-                    place=place["id"],
-                    starts_at=starts,
-                    ends_at=starts + timedelta(hours=2),
-                    orders_open_at=starts - timedelta(days=7),
-                    orders_close_at=starts - timedelta(days=1),
-                )
-            ).returning(Distribution.id)
-        )[0]["id"]
-        await CatalogDistribution.insert(CatalogDistribution(catalog=catalog, distribution=dist))
-        order_ids = [
-            r["id"]
-            for r in await Order.insert(
-                *[Order(user=u, distribution=dist, state="validated") for u in users]
-            ).returning(Order.id)
-        ]
-        lines = [
-            OrderLine(
-                order=o,
-                product=product_ids[(n * 5 + k) % min(len(product_ids), 40)],
-                quantity=1 + k,
-                unit_price_cents=250,
-            )
-            for n, o in enumerate(order_ids)
-            for k in range(5)
-        ]
-        for start in range(0, len(lines), 5000):
-            await OrderLine.insert(*lines[start : start + 5000])
+    tag = uuid.uuid4().hex[:6]
+    admin = await world.person(f"admin-{tag}@bench.test")
+    made = await world.group(admin, f"AMAP {tag}")
+    group = made["id"]
+    place = await world.place(group)
+    catalog = await world.catalog(group, await world.producer(group, "Ferme"))
+    product_ids = await world.products(
+        catalog, products, name="Produit {i:04d}", price_cents=100, reference="R{i}"
+    )
+    users = await world.people(orders, email=f"m{{i}}-{tag}@bench.test", first_name="M{i}")
+    await world.join(group, users)
+    now = clock.now()
+    dates = await world.distributions(
+        group,
+        place,
+        [now - timedelta(weeks=distributions - week) for week in range(distributions)],
+        catalogs=[catalog],
+    )
+    popular = min(len(product_ids), 40)  # the orders share the first 40 products
+    for dist in dates:
+        await world.orders(
+            dist,
+            {
+                user: {product_ids[(n * 5 + k) % popular]: 1 + k for k in range(5)}
+                for n, user in enumerate(users)
+            },
+        )
     # What autovacuum does after a bulk load: the planner needs the tables' statistics.
     from domain.database import db
 
     await db().run_ddl("ANALYZE")
-    return {"slug": group["slug"], "catalog": catalog, "admin": admin}
+    return {"slug": made["slug"], "catalog": catalog, "admin": admin}
 
 
 async def timed(client, url: str, runs: int) -> dict:
@@ -172,8 +124,8 @@ async def main(quick: bool) -> dict:
     try:
         from litestar.testing import AsyncTestClient
 
-        from app import create_app, migrate
-        from domain.database import prepare_engine, start_pool
+        from app import create_app
+        from domain.database import migrate, prepare_engine, start_pool
         from domain.settings import load_settings
         from domain.tables import User
         from tests.helpers import login, post_form

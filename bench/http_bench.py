@@ -124,6 +124,13 @@ class Connection:
         request = self.requests.get(path)
         if request is None:
             request = self.requests[path] = self.build(path, headers)
+        return await self.send(request)
+
+    async def send(self, request: bytes) -> Response:
+        """One request written out as it is (any method), its response read."""
+        if self.writer is None:
+            await self.open()
+        assert self.reader is not None and self.writer is not None
         self.writer.write(request)
         reader = self.reader
         head = await reader.readuntil(b"\r\n\r\n")

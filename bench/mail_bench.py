@@ -70,34 +70,20 @@ def log(message: str) -> None:
 
 
 async def seed_members(count: int) -> dict:
-    from domain import groups
-    from domain.tables import Membership, User
+    from domain.demo import world
 
-    author = (
-        await User.insert(User(email="auteur@bench.test", first_name="Ada")).returning(User.id)
-    )[0]["id"]
-    group = await groups.create_group(
-        user_id=author,
-        name="Marché du banc d'essai",
-        kind="market",
-        registration="open",
-        description="",
-        instance="main",
+    author = await world.person("auteur@bench.test", "Ada", "", password=None)
+    group = await world.group(author, "Marché du banc d'essai", "market")
+    members = await world.people(
+        count - 1, email="membre{i}@bench.test", first_name="Membre {i}", last_name=""
     )
-    for start in range(0, count - 1, 1000):
-        rows = await User.insert(
-            *[
-                User(email=f"membre{i}@bench.test", first_name=f"Membre {i}")
-                for i in range(start, min(count - 1, start + 1000))
-            ]
-        ).returning(User.id)
-        await Membership.insert(*[Membership(user=row["id"], group=group["id"]) for row in rows])
+    await world.join(group["id"], members)
     return {"group": group, "author": {"id": author, "email": "auteur@bench.test"}}
 
 
 async def queue_message(world: dict) -> tuple[int, float, int]:
     from domain import messaging
-    from domain.accounts import MailContext
+    from domain.outbox import MailContext
 
     ctx = MailContext(instance="main", site_name="Banc d'essai", base_url="http://localhost")
     draft = messaging.Draft(
@@ -106,8 +92,8 @@ async def queue_message(world: dict) -> tuple[int, float, int]:
         recipients="all",
     )
     started = time.perf_counter()
-    message_id, count = await messaging.send(world["group"], world["author"], draft, ctx)
-    return message_id, time.perf_counter() - started, count
+    message_id, reached = await messaging.send(world["group"], world["author"], draft, ctx)
+    return message_id, time.perf_counter() - started, reached.total
 
 
 async def reset_message(message_id: int, limit: int) -> list[int]:
@@ -213,82 +199,35 @@ def send_run(env: dict, message_id: int, n: int, workers: int, rate: int, receiv
 async def seed_distributions(count: int, due: int, orders_each: int) -> None:
     """`count` distributions over a year in 100 groups; `due` of them start in the next
     24 h, each with `orders_each` validated orders."""
-    from domain import groups
-    from domain.tables import (
-        Catalog,
-        CatalogDistribution,
-        Distribution,
-        Order,
-        Place,
-        User,
-        Vendor,
-    )
+    from domain.demo import world
 
     now = datetime.now(UTC)
-    admin = (await User.insert(User(email="admin@sched.test")).returning(User.id))[0]["id"]
-    users = [
-        row["id"]
-        for row in await User.insert(
-            *[User(email=f"client{i}@sched.test") for i in range(orders_each)]
-        ).returning(User.id)
-    ]
+    admin = await world.person("admin@sched.test", "", "", password=None)
+    users = await world.people(
+        orders_each, email="client{i}@sched.test", first_name="", last_name=""
+    )
     per_group = count // 100
     made = 0
     for g in range(100):
-        group = await groups.create_group(
-            user_id=admin,
-            name=f"Groupe {g}",
-            kind="amap",
-            registration="open",
-            description="",
-            instance="main",
-        )
-        place = (await Place.insert(Place(group=group["id"], name="Halle")).returning(Place.id))[0][
-            "id"
-        ]
-        vendor = (
-            await Vendor.insert(Vendor(group=group["id"], name="Ferme")).returning(Vendor.id)
-        )[0]["id"]
-        catalog = (
-            await Catalog.insert(
-                Catalog(group=group["id"], vendor=vendor, name="Légumes")
-            ).returning(Catalog.id)
-        )[0]["id"]
-        rows = []
-        for i in range(per_group):
-            index = made + i
+        group = (await world.group(admin, f"Groupe {g}"))["id"]
+        catalog = await world.catalog(group, await world.producer(group, "Ferme"))
+        basket = await world.product(catalog, "Panier", 1200)
+        starts = []
+        for index in range(made, made + per_group):
             if index < due:
-                start = now + timedelta(hours=1 + 22 * index / max(due, 1))
+                starts.append(now + timedelta(hours=1 + 22 * index / max(due, 1)))
             else:
-                start = now + timedelta(days=2 + (index % 365), hours=index % 24)
-            rows.append(
-                Distribution(
-                    group=group["id"],
-                    place=place,
-                    starts_at=start,
-                    ends_at=start + timedelta(hours=2),
-                    orders_open_at=start - timedelta(days=7),
-                    orders_close_at=start - timedelta(days=1),
-                )
-            )
-        ids = [r["id"] for r in await Distribution.insert(*rows).returning(Distribution.id)]
-        await CatalogDistribution.insert(
-            *[CatalogDistribution(catalog=catalog, distribution=d) for d in ids]
-        )
+                starts.append(now + timedelta(days=2 + (index % 365), hours=index % 24))
+        ids = await world.distributions(group, await world.place(group), starts, catalogs=[catalog])
         for offset, dist_id in enumerate(ids):
             if made + offset < due:
-                await Order.insert(
-                    *[
-                        Order(user=u, distribution=dist_id, state="validated", total_cents=1200)
-                        for u in users
-                    ]
-                )
+                await world.orders(dist_id, {user: {basket: 1} for user in users})
         made += per_group
 
 
 async def scheduler_figures() -> dict:
     from domain import notifications
-    from domain.accounts import MailContext
+    from domain.outbox import MailContext
     from domain.tables import Distribution
 
     ctx = {"main": MailContext(instance="main", site_name="Banc", base_url="http://localhost")}

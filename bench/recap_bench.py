@@ -2,10 +2,17 @@
 export of 100,000 lines. Never run as a test.
 
 Prints one JSON document:
+- `recap_and_emargement`: « Par adhérent » (first and last page) and the émargement of
+  distributions of 100, 1,000 and 5,000 members × 8 lines, requested from the real server
+  over HTTP in interleaved rounds (each target a few requests per round, so that the load
+  of the machine weighs on all alike): p50/p95, the server process's CPU per request (utime
+  + stime from /proc/<pid>/stat around each batch), the SQL queries of each page (counted
+  in-process), and the ratios of the issue's targets (recap CPU at 5,000 members / at 100
+  ≤ 1.5; émargement CPU / the recap page's at the same size ≤ 2);
 - `pages`: p50/p95 of the "Par produit" and "Par adhérent" pages (first and last page, and
   the htmx tab), the émargement and the validation page of a distribution of 1,000 members
   × 8 lines, requested from a real server (`app.py serve`) over HTTP as a logged-in admin;
-- `queries_per_page`: the same pages' SQL queries with 100 and with 1,000 members, counted
+- `queries_per_page`: the same pages' SQL queries with 100, 1,000 and 5,000 members, counted
   in-process around the real app (they must be equal; the by-member export reads its
   members by batches of 500: two more queries per batch);
 - `csv_export_in_process`: the by-member export of 10,000 and 100,000 lines produced as the
@@ -13,7 +20,8 @@ Prints one JSON document:
 - `csv_export_over_http`: the same exports downloaded from the server: time, and the server
   process's peak RSS growth during each download (VmHWM reset through /proc/<pid>/clear_refs).
 
-    .venv/bin/python bench/recap_bench.py [--quick] [--pg postgresql://postgres@127.0.0.1:5432]
+    .venv/bin/python bench/recap_bench.py [--quick] [--recaps-only] [--rounds N]
+                                          [--pg postgresql://postgres@127.0.0.1:5432]
 """
 
 from __future__ import annotations
@@ -37,7 +45,8 @@ import http_bench  # noqa: E402
 
 PASSWORD = "motdepasse-solide"
 LINES_PER_MEMBER = 8
-SIZES = {"d100": 100, "d1000": 1000, "d10k": 1250, "d100k": 12500}  # members
+SIZES = {"d100": 100, "d1000": 1000, "d5000": 5000, "d10k": 1250, "d100k": 12500}  # members
+RECAP_SIZES = (("d100", 100), ("d1000", 1000), ("d5000", 5000))
 
 
 def log(message: str) -> None:
@@ -51,101 +60,60 @@ def percentile(values: list[float], pct: float) -> float:
 
 
 async def seed() -> dict:
-    """One group, one catalog of 8 products, four distributions with 100, 1,000, 1,250 and
-    12,500 members who each ordered the 8 products (validated orders). Bulk SQL."""
-    from datetime import UTC, datetime, timedelta
+    """One group, one catalog of 8 products, five distributions with 100, 1,000, 5,000, 1,250
+    and 12,500 people who each ordered the 8 products (validated orders). Bulk inserts."""
+    from datetime import timedelta
 
-    from domain import accounts, groups
-    from domain.tables import (
-        Catalog,
-        CatalogDistribution,
-        Distribution,
-        OrderLine,
-        Place,
-        Product,
-        User,
-        Vendor,
-    )
+    from domain.demo import world
+    from domain.kernel import clock
+    from domain.tables import OrderLine
 
-    admin = await User.insert(
-        User(
-            email="admin@bench.test",
-            password_hash=accounts.hash_password(PASSWORD),
-            first_name="Adèle",
-            last_name="Admin",
-        )
-    ).returning(User.id)
-    admin_id = admin[0]["id"]
-    group = await groups.create_group(
-        user_id=admin_id,
-        name="AMAP du banc",
-        kind="amap",
-        registration="open",
-        description="",
-        instance="main",
+    admin_id = await world.person("admin@bench.test", "Adèle", "Admin", password=PASSWORD)
+    group = await world.group(admin_id, "AMAP du banc")
+    catalog_id = await world.catalog(
+        group["id"], await world.producer(group["id"], "Ferme"), coordinator=admin_id
     )
-    vendor = await Vendor.insert(Vendor(group=group["id"], name="Ferme")).returning(Vendor.id)
-    catalog = await Catalog.insert(
-        Catalog(group=group["id"], vendor=vendor[0]["id"], name="Légumes", coordinator=admin_id)
-    ).returning(Catalog.id)
-    catalog_id = catalog[0]["id"]
-    await Product.insert(
-        *[
-            Product(catalog=catalog_id, name=f"Légume {i}", unit="kg", price_cents=150 + 37 * i)
-            for i in range(LINES_PER_MEMBER)
-        ]
+    products = await world.products(
+        catalog_id, [(f"Légume {i}", 150 + 37 * i) for i in range(LINES_PER_MEMBER)], unit="kg"
     )
-    place = await Place.insert(Place(group=group["id"], name="MGDD")).returning(Place.id)
-    starts = datetime.now(UTC) - timedelta(hours=1)
+    place = await world.place(group["id"], "MGDD")
+    now = clock.now()
+    starts = now - timedelta(hours=1)
     out = {"slug": group["slug"], "catalog": catalog_id}
+    volunteers: dict[str, list[int]] = {}
     for n, (key, members) in enumerate(SIZES.items()):
-        day = starts - timedelta(days=7 * n)
-        dist = await Distribution.insert(
-            Distribution(
-                group=group["id"],
-                place=place[0]["id"],
-                starts_at=day,
-                ends_at=day + timedelta(hours=2),
-                orders_open_at=day - timedelta(days=7),
-                orders_close_at=day - timedelta(days=1),
-            )
-        ).returning(Distribution.id)
-        dist_id = dist[0]["id"]
-        await CatalogDistribution.insert(
-            CatalogDistribution(catalog=catalog_id, distribution=dist_id)
+        dist_id = await world.distribution(
+            group["id"], place, starts - timedelta(days=7 * n), catalogs=[catalog_id]
         )
-        await OrderLine.raw(
-            "INSERT INTO app_user (email, password_hash, first_name, last_name, phone, created_at)"
-            " SELECT {} || g || '@bench.test', NULL, 'Prénom' || g,"
-            " 'Nom' || lpad(g::text, 6, '0'), '06 00 ' || g, now()"
-            " FROM generate_series(1, {}) g",
-            f"{key}-",
+        people = await world.people(
             members,
+            email=f"{key}-{{i}}@bench.test",
+            first_name="Prénom{i}",
+            last_name="Nom{i:06d}",
+            phone="06 00 {i}",
+            start=1,
         )
-        await OrderLine.raw(
-            'INSERT INTO member_order ("user", distribution, state, validated_at, updated_at,'
-            " total_cents, absent)"
-            " SELECT id, {}, 'validated', now(), now(), 0, false FROM app_user"
-            " WHERE email LIKE {}",
+        await world.orders(
             dist_id,
-            f"{key}-%",
-        )
-        await OrderLine.raw(
-            'INSERT INTO order_line ("order", product, quantity, unit_price_cents)'
-            " SELECT o.id, p.id, 1 + (o.id + p.id) % 3, p.price_cents"
-            " FROM member_order o CROSS JOIN product p"
-            " WHERE o.distribution = {} AND p.catalog = {}",
-            dist_id,
-            catalog_id,
-        )
-        await OrderLine.raw(
-            'UPDATE member_order o SET total_cents = s.total FROM (SELECT "order",'
-            ' SUM(quantity * unit_price_cents) AS total FROM order_line GROUP BY "order") s'
-            ' WHERE s."order" = o.id AND o.distribution = {}',
-            dist_id,
+            {person: {p: 1 + (person + p) % 3 for p in products} for person in people},
+            validated_at=now,
         )
         out[key] = dist_id
         log(f"  {key}: {members} membres × {LINES_PER_MEMBER} lignes")
+        volunteers[key] = people[:9]
+    # The day's permanences, printed with the émargement: five roles (three of the group,
+    # two of the catalog), nine volunteers at each of the two measured dates.
+    for n, (role, places) in enumerate(
+        (("Accueil", 3), ("Caisse", 2), ("Rangement", 2), ("Légumes", 2), ("Pesée", 1))
+    ):
+        role_id = await world.duty_role(
+            group["id"], role, places, catalog=catalog_id if n > 2 else None, position=n
+        )
+        for key in ("d100", "d1000"):
+            await world.join(group["id"], volunteers[key][n * 2 : n * 2 + min(places, 2)])
+            await world.volunteers(
+                role_id, out[key], volunteers[key][n * 2 : n * 2 + min(places, 2)]
+            )
     await OrderLine.raw("ANALYZE")
     return out
 
@@ -170,11 +138,18 @@ class QueryCounter:
         self.cls.run_querystring = self.original
 
 
-async def in_process(world: dict, repeats: int) -> dict:
+def last_page(members: int) -> int:
+    from domain.catalog_orders.recaps import MEMBERS_PER_PAGE
+
+    return -(-members // MEMBERS_PER_PAGE)
+
+
+async def in_process(world: dict, exports_too: bool) -> dict:
     from litestar.testing import AsyncTestClient
 
     from app import create_app
-    from domain import recaps
+    from domain.catalog_orders import exports
+    from domain.kernel import csvio
     from domain.settings import load_settings
 
     app = create_app(load_settings())
@@ -190,11 +165,12 @@ async def in_process(world: dict, repeats: int) -> dict:
                 "_csrf_token": client.cookies["csrftoken"],
             },
         )
-        for members, key in ((100, "d100"), (1000, "d1000")):
+        for key, members in RECAP_SIZES:
             counts = {}
             for name, suffix in {
                 "par_produit": "",
                 "par_adherent": "?vue=adherents",
+                "par_adherent_derniere_page": f"?vue=adherents&page={last_page(members)}",
                 "emargement": "/emargement",
                 "adherents_csv": "/adherents.csv",
                 "produits_csv": "/produits.csv",
@@ -208,15 +184,13 @@ async def in_process(world: dict, repeats: int) -> dict:
                 counts[name] = min(seen)
             result["queries_per_page"][f"{members}_membres"] = counts
         # The export's own work (what the Stream response iterates), with the pool running.
-        for key, lines in (("d10k", 10_000), ("d100k", 100_000)):
+        for key, lines in (("d10k", 10_000), ("d100k", 100_000)) if exports_too else ():
             for traced in (False, True):
                 if traced:
                     tracemalloc.start()
                 started = time.perf_counter()
                 size = 0
-                async for chunk in recaps.csv_stream(
-                    recaps.member_rows(world["catalog"], world[key])
-                ):
+                async for chunk in csvio.stream(exports.member_rows(world["catalog"], world[key])):
                     size += len(chunk)
                 seconds = time.perf_counter() - started
                 entry = result["csv_export_in_process"].setdefault(f"{lines}_lignes", {})
@@ -266,7 +240,7 @@ def pages_over_http(port: int, world: dict, repeats: int) -> dict:
     """p50/p95 of each page, one request after another (keep-alive, as a phone asks)."""
     import httpx
 
-    from domain.recaps import MEMBERS_PER_PAGE
+    from domain.catalog_orders.recaps import MEMBERS_PER_PAGE
 
     base = f"/g/{world['slug']}/catalogues/{world['catalog']}/commandes/{world['d1000']}"
     last = -(-SIZES["d1000"] // MEMBERS_PER_PAGE)
@@ -302,6 +276,102 @@ def pages_over_http(port: int, world: dict, repeats: int) -> dict:
                 or len(response.content),
             }
             log(f"  {name}: p50 {out[name]['p50_ms']} ms, p95 {out[name]['p95_ms']} ms")
+    return out
+
+
+def idle_cpu_ms_per_s(pid: int, seconds: float = 5.0) -> float:
+    """The server's CPU while nobody asks anything (its background threads and tasks)."""
+    before = http_bench.process_cpu_seconds(pid)
+    time.sleep(seconds)
+    return (http_bench.process_cpu_seconds(pid) - before) * 1000 / seconds
+
+
+def recaps_over_http(port: int, pid: int, world: dict, rounds: int, queries: dict) -> dict:
+    """« Par adhérent » (first and last page) and the émargement at 100, 1,000 and 5,000
+    members: in each round, every target a few requests in a row (keep-alive), the server's
+    CPU read from /proc around each batch. Interleaving the targets round after round makes
+    their ratios hold when the load of the machine changes during the run."""
+    import httpx
+
+    base = f"/g/{world['slug']}/catalogues/{world['catalog']}/commandes"
+    targets = []
+    for key, members in RECAP_SIZES:
+        url = f"{base}/{world[key]}"
+        size = f"{members}_membres"
+        targets += [
+            (size, "par_adherent_page_1", f"{url}?vue=adherents", 5),
+            (
+                size,
+                "par_adherent_derniere_page",
+                f"{url}?vue=adherents&page={last_page(members)}",
+                5,
+            ),
+            (size, "emargement", f"{url}/emargement", 2),
+        ]
+    times: dict[tuple, list[float]] = {(s, n): [] for s, n, _, _ in targets}
+    cpu: dict[tuple, float] = dict.fromkeys(times, 0.0)
+    sizes: dict[tuple, tuple[int, int]] = {}
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=PHONE, timeout=120) as client:
+        login(client)
+        for size, name, url, _ in targets:  # warm-up, and the weight of each page
+            for _ in range(2):
+                response = client.get(url)
+                assert response.status_code == 200, (url, response.status_code)
+            raw = client.get(url, headers={"Accept-Encoding": "identity"})
+            sizes[(size, name)] = (len(raw.content), response.num_bytes_downloaded)
+        idle = [idle_cpu_ms_per_s(pid)]
+        for n in range(rounds):
+            for size, name, url, batch in targets:
+                cpu_0 = http_bench.process_cpu_seconds(pid)
+                for _ in range(batch):
+                    started = time.perf_counter()
+                    response = client.get(url)
+                    times[(size, name)].append((time.perf_counter() - started) * 1000)
+                    assert response.status_code == 200, (url, response.status_code)
+                cpu[(size, name)] += http_bench.process_cpu_seconds(pid) - cpu_0
+            log(f"  round {n + 1}/{rounds}")
+        idle.append(idle_cpu_ms_per_s(pid))
+    idle_rate = sum(idle) / len(idle)
+    out: dict = {"server_idle_cpu_ms_per_s": [round(i, 1) for i in idle]}
+    for (size, name), values in times.items():
+        out.setdefault(size, {})[name] = {
+            "p50_ms": percentile(values, 50),
+            "p95_ms": percentile(values, 95),
+            "server_cpu_ms_per_request": round(cpu[(size, name)] * 1000 / len(values), 1),
+            # less what the idle server spends meanwhile (its in-process job worker polls)
+            "server_cpu_ms_per_request_less_idle": round(
+                cpu[(size, name)] * 1000 / len(values)
+                - idle_rate * sum(values) / len(values) / 1000,
+                1,
+            ),
+            "requests": len(values),
+            "queries": queries.get(size, {}).get(name.replace("_page_1", "")),
+            "html_bytes": sizes[(size, name)][0],
+            "compressed_bytes": sizes[(size, name)][1],
+        }
+        log(f"  {size} {name}: {out[size][name]}")
+
+    sizes_ = [f"{m}_membres" for _, m in RECAP_SIZES]
+
+    def ratios(field: str) -> dict:
+        def cpu(size: str, name: str) -> float:
+            return out[size][name][field]
+
+        return {
+            "par_adherent_cpu_5000_vs_100": {
+                page: round(cpu("5000_membres", page) / cpu("100_membres", page), 2)
+                for page in ("par_adherent_page_1", "par_adherent_derniere_page")
+            }
+            | {"target_max": 1.5},
+            "emargement_cpu_vs_par_adherent_page_1": {
+                size: round(cpu(size, "emargement") / cpu(size, "par_adherent_page_1"), 2)
+                for size in sizes_
+            }
+            | {"target_max": 2},
+        }
+
+    out["ratios"] = ratios("server_cpu_ms_per_request")
+    out["ratios_less_idle"] = ratios("server_cpu_ms_per_request_less_idle")
     return out
 
 
@@ -347,6 +417,12 @@ def over_http(port: int, pid: int, world: dict) -> dict:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--recaps-only",
+        action="store_true",
+        help="only `recap_and_emargement` (no other pages, no exports)",
+    )
+    parser.add_argument("--rounds", type=int, default=0, help="rounds of the recap figures")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
     args = parser.parse_args(argv)
     database = f"cc_rbench_{os.getpid()}"
@@ -387,15 +463,15 @@ def main(argv: list[str]) -> int:
                 await close_pool()
 
         world = asyncio.run(prepare())
-        from domain.recaps import MEMBERS_PER_PAGE
+        from domain.catalog_orders.recaps import MEMBERS_PER_PAGE
 
         log("pages and exports, in-process")
         result = {
             "database": "postgresql",
             "members_per_page_par_adherent": MEMBERS_PER_PAGE,
-            **asyncio.run(in_process(world, 20 if args.quick else 60)),
+            **asyncio.run(in_process(world, not args.recaps_only)),
         }
-        log("exports over HTTP from `app.py serve`")
+        log("starting `app.py serve`")
         server = subprocess.Popen(
             [sys.executable, "app.py", "serve"],
             cwd=ROOT,
@@ -404,9 +480,15 @@ def main(argv: list[str]) -> int:
             stderr=subprocess.DEVNULL,
         )
         http_bench.wait_ready(port, "/healthz", server)
-        log("pages over HTTP (1,000 members × 8 lines)")
-        result["pages"] = pages_over_http(port, world, 20 if args.quick else 60)
-        result["csv_export_over_http"] = over_http(port, server.pid, world)
+        rounds = args.rounds or (4 if args.quick else 12)
+        log(f"« Par adhérent » and émargement over HTTP, {rounds} rounds")
+        result["recap_and_emargement"] = recaps_over_http(
+            port, server.pid, world, rounds, result["queries_per_page"]
+        )
+        if not args.recaps_only:
+            log("pages over HTTP (1,000 members × 8 lines)")
+            result["pages"] = pages_over_http(port, world, 20 if args.quick else 60)
+            result["csv_export_over_http"] = over_http(port, server.pid, world)
         result["targets"] = {"pages_p95_ms": 150, "export_100k_seconds": 3}
         result["note"] = (
             "2 cores shared by the server, PostgreSQL, the client and other work (tests of "

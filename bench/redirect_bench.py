@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -75,12 +76,13 @@ async def bare_app(scope, receive, send) -> None:
 
 
 async def seed(moved: int) -> dict:
+    from domain.database import insert_many
+    from domain.demo import world
     from domain.tables import Group
-    from tests.helpers import make_group, make_user
 
-    admin = await make_user("admin@bench.test")
-    normal = await make_group(admin, "Marché du Port", "market")
-    target = await make_group(admin, "AMAP des Lilas", "amap")
+    admin = await world.person("admin@bench.test")
+    normal = await world.group(admin, "Marché du Port", "market")
+    target = await world.group(admin, "AMAP des Lilas", "amap")
     now = datetime.now(UTC)
     await Group.update(
         {
@@ -90,21 +92,20 @@ async def seed(moved: int) -> dict:
             Group.redirect_until: now + timedelta(days=30),
         }
     ).where(Group.id == target["id"])
-    for start in range(0, moved, 500):
-        await Group.insert(
-            *[
-                Group(
-                    name=f"AMAP {i}",
-                    slug=f"amap-{i}",
-                    kind="amap",
-                    instance="amap",
-                    previous_instance="main",
-                    migrated_at=now - timedelta(days=i % 200),
-                    redirect_until=now + timedelta(days=30 - i % 60),
-                )
-                for i in range(start, min(moved, start + 500))
-            ]
-        )
+    await insert_many(
+        [
+            Group(
+                name=f"AMAP {i}",
+                slug=f"amap-{i}",
+                kind="amap",
+                instance="amap",
+                previous_instance="main",
+                migrated_at=now - timedelta(days=i % 200),
+                redirect_until=now + timedelta(days=30 - i % 60),
+            )
+            for i in range(moved)
+        ]
+    )
     return {"normal": normal, "moved": target}
 
 
@@ -118,12 +119,15 @@ async def time_calls(call, iterations: int) -> list[float]:
 
 
 async def run(args: argparse.Namespace) -> dict:
-    from app import create_app, migrate
+    from app import create_app
     from domain import database, instances
+    from domain.database import migrate
+    from domain.kernel import clock, dates
     from domain.settings import load_settings
     from web import routing
 
-    await migrate()
+    with contextlib.redirect_stdout(sys.stderr):  # stdout is the JSON document
+        await migrate()
     await database.prepare_engine()
     await database.start_pool()  # as the app's lifespan does (PostgreSQL: a pool)
     world = await seed(args.moved)
@@ -163,12 +167,10 @@ async def run(args: argparse.Namespace) -> dict:
     memory = []
     for _ in range(n):
         started = time.perf_counter()
-        directory.pending[(move.group_id, instances.paris_day(instances.now()))] += 1
+        directory.pending[(move.group_id, dates.paris_day(clock.now()))] += 1
         memory.append(time.perf_counter() - started)
     upserts = await time_calls(
-        lambda: instances.add_redirect_counts(
-            {(move.group_id, instances.paris_day(instances.now())): 1}
-        ),
+        lambda: instances.add_redirect_counts({(move.group_id, dates.paris_day(clock.now())): 1}),
         max(50, n // 100),
     )
     directory.pending.clear()

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-import secrets
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from domain import outbox
+from domain import outbox, sessions, throttle
 from domain.database import transaction
-from domain.tables import AccountToken, LoginFailure, User
+from domain.kernel import cpu, tokens
+from domain.kernel.clock import now
+from domain.kernel.errors import FieldErrors, InvalidLink
+from domain.outbox import MailContext
+from domain.tables import AccountToken, User
 
 # ARGON2_FAST=1 (tests only) keeps argon2 but with low cost, so suites that create
 # hundreds of accounts stay quick; production uses the library's recommended cost.
@@ -32,22 +33,12 @@ RESET_TTL = timedelta(hours=2)
 EMAIL_CHANGE_TTL = timedelta(hours=24)
 
 
-class FieldErrors(Exception):
-    """Bad input: French messages keyed by the form field they concern."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__(errors)
-        self.errors = errors
-
-
 class TooManyAttempts(Exception):
-    def __init__(self, minutes: int):
-        super().__init__(minutes)
-        self.minutes = minutes
+    """Wait `seconds` before the next attempt."""
 
-
-def now() -> datetime:
-    return datetime.now(UTC)
+    def __init__(self, seconds: int):
+        super().__init__(seconds)
+        self.seconds = seconds
 
 
 def normalize_email(email: str) -> str:
@@ -71,12 +62,46 @@ def check_password(password: str, field: str = "password") -> dict[str, str]:
 
 
 def hash_password(password: str) -> str:
+    """The argon2 hash itself (~0.1 s of CPU, 64 MiB): from async code, `password_hash`."""
     return _hasher.hash(password)
 
 
-def _token() -> tuple[str, str]:
-    raw = secrets.token_urlsafe(32)
-    return raw, hashlib.sha256(raw.encode()).hexdigest()
+# Mails sent on someone's request (a reset link, a sign-up): at most this many per address
+# and per target e-mail in an hour, so that the forms cannot be used to flood a mailbox.
+MAILS_PER_ADDRESS = 20
+MAILS_PER_TARGET = 5
+MAIL_WINDOW = 3600
+
+
+async def limit_requests(kind: str, address: str, target: str) -> None:
+    """Raises TooManyAttempts when this address or this target asked too often. Without an
+    address the call is the platform's own (an import, the demo), not a visitor's."""
+    if not address:
+        return
+    now_s = int(now().timestamp())
+    for key, limit in (
+        (f"{kind}:addr:{address}", MAILS_PER_ADDRESS),
+        (f"{kind}:to:{target}", MAILS_PER_TARGET),
+    ):
+        if await throttle.reserve(key[:300], now_s, limit, MAIL_WINDOW) is None:
+            raise TooManyAttempts(await throttle.wait_of(key[:300], now_s))
+
+
+def _matches(stored: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def password_hash(password: str) -> str:
+    """`hash_password` in the bounded CPU pool, so that sign-ups never stall the loop."""
+    return await cpu.run(hash_password, password)
+
+
+async def password_matches(stored: str | None, password: str) -> bool:
+    """Checked against a dummy hash when there is none, in the same time, off the loop."""
+    return await cpu.run(_matches, stored or _DUMMY_HASH, password) and bool(stored)
 
 
 def display_name(user: dict) -> str:
@@ -84,29 +109,65 @@ def display_name(user: dict) -> str:
     return name or user["email"]
 
 
-@dataclass
-class MailContext:
-    """What mails need to know of the instance the person is using."""
+# ---- names: required before the first order ---------------------------------------------
 
-    instance: str
-    site_name: str
-    base_url: str
+_NAME_FIELDS = {"first_name": ("prénom", "Le prénom"), "last_name": ("nom", "Le nom")}
+
+
+def check_names(first_name: str, last_name: str) -> dict[str, str]:
+    """The errors of a person's names, already stripped: both given, 100 characters at most."""
+    errors = {}
+    for field, value in (("first_name", first_name), ("last_name", last_name)):
+        word, the = _NAME_FIELDS[field]
+        if not value:
+            errors[field] = f"Indiquez votre {word}."
+        elif len(value) > 100:
+            errors[field] = f"{the} ne doit pas dépasser 100 caractères."
+        elif any(ord(c) < 32 or ord(c) == 127 for c in value):
+            errors[field] = f"{the} contient un caractère invalide."
+    return errors
+
+
+def lacks_names(user: dict) -> bool:
+    """A client finishes their registration with their first and last names before their
+    first order: an address an admin added (« Nouveau client », an import) has none yet."""
+    return not (user.get("first_name") or "").strip() or not (user.get("last_name") or "").strip()
+
+
+async def names_missing(user_id: int) -> bool:
+    row = await User.select(User.first_name, User.last_name).where(User.id == user_id).first()
+    return row is None or lacks_names(row)
+
+
+async def set_names(user_id: int, first_name: str, last_name: str) -> None:
+    """The person gives (or corrects) their names; FieldErrors at the fields."""
+    first_name, last_name = first_name.strip(), last_name.strip()
+    errors = check_names(first_name, last_name)
+    if errors:
+        raise FieldErrors(errors)
+    async with transaction():
+        await User.update({User.first_name: first_name, User.last_name: last_name}).where(
+            User.id == user_id
+        )
 
 
 async def sign_up(
-    *, email: str, password: str, first_name: str, last_name: str, ctx: MailContext
+    *,
+    email: str,
+    password: str,
+    first_name: str,
+    last_name: str,
+    ctx: MailContext,
+    address: str = "",
 ) -> tuple[int, list[int]]:
     """Create an account and queue the welcome mail; returns (user id, outbox ids)."""
     email = normalize_email(email)
     first_name, last_name = first_name.strip(), last_name.strip()
-    errors = check_email(email) | check_password(password)
-    if not first_name:
-        errors["first_name"] = "Indiquez votre prénom."
-    if not last_name:
-        errors["last_name"] = "Indiquez votre nom."
+    errors = check_email(email) | check_password(password) | check_names(first_name, last_name)
     if errors:
         raise FieldErrors(errors)
-    password_hash = hash_password(password)
+    await limit_requests("signup", address, email)
+    new_hash = await password_hash(password)
     async with transaction():
         existing = await User.select(User.id, User.password_hash).where(User.email == email).first()
         if existing and existing["password_hash"]:
@@ -125,7 +186,7 @@ async def sign_up(
         rows = await User.insert(
             User(
                 email=email,
-                password_hash=password_hash,
+                password_hash=new_hash,
                 first_name=first_name,
                 last_name=last_name,
             )
@@ -136,16 +197,13 @@ async def sign_up(
             kind="welcome",
             to=email,
             template="welcome",
-            instance=ctx.instance,
-            context={"first_name": first_name, "site_name": ctx.site_name, "url": ctx.base_url},
+            ctx=ctx,
+            context={"first_name": first_name, "url": ctx.base_url},
         )
     return user_id, [mail_id] if mail_id else []
 
 
-async def _recent_failures(key: str, window: timedelta) -> int:
-    return await LoginFailure.count().where(
-        (LoginFailure.key == key) & (LoginFailure.at > now() - window)
-    )
+# ---- login, throttled --------------------------------------------------------------------
 
 
 async def authenticate(
@@ -153,37 +211,50 @@ async def authenticate(
     email: str,
     password: str,
     address: str,
+    max_per_pair: int,
     max_per_account: int,
-    max_per_address: int,
     window_seconds: int,
 ) -> int:
     """Return the user id, or raise FieldErrors / TooManyAttempts.
 
-    Failures are kept in the database so that the limit holds across web processes.
-    """
+    Attempts are reserved in the database before the password is checked, per (account,
+    address) pair: after `max_per_pair` in a window each next one waits longer (30 s,
+    1 min, 2 min…), so a guesser is slowed down without locking the owner out elsewhere.
+    Per account, a ceiling (`max_per_account` in a window, all addresses together) stops a
+    guesser using many addresses; it still lets in an address that has not failed (the
+    owner's first attempt from home), one try at a time."""
     email = normalize_email(email)
-    window = timedelta(seconds=window_seconds)
-    account_key, address_key = f"account:{email}", f"address:{address}"
-    if (
-        await _recent_failures(account_key, window) >= max_per_account
-        or await _recent_failures(address_key, window) >= max_per_address
-    ):
-        raise TooManyAttempts(max(1, window_seconds // 60))
+    now_s = int(now().timestamp())
+    pair_key, account_key = f"pair:{email}|{address}"[:300], f"account:{email}"[:300]
+    pair = await throttle.reserve(pair_key, now_s, max_per_pair, window_seconds)
+    if pair is None:
+        raise TooManyAttempts(await throttle.wait_of(pair_key, now_s))
+    account = await throttle.reserve(account_key, now_s, max_per_account, window_seconds)
+    if account is None and pair > 1:
+        raise TooManyAttempts(await throttle.wait_of(account_key, now_s))
     user = await User.select(User.id, User.password_hash).where(User.email == email).first()
-    stored = (user or {}).get("password_hash") or _DUMMY_HASH
-    try:
-        ok = _hasher.verify(stored, password) and bool(user and user["password_hash"])
-    except (VerificationError, InvalidHashError):
-        ok = False
-    if not ok:
-        await LoginFailure.insert(LoginFailure(key=account_key), LoginFailure(key=address_key))
+    stored = (user or {}).get("password_hash")
+    if not await password_matches(stored, password):
         raise FieldErrors({"password": "E-mail ou mot de passe incorrect."})
-    await LoginFailure.delete().where(LoginFailure.key == account_key)
+    # The owner is in: this address starts afresh (the account's ceiling stays).
+    await throttle.forget(pair_key)
     if _hasher.check_needs_rehash(stored):
-        await User.update({User.password_hash: hash_password(password)}).where(
+        await User.update({User.password_hash: await password_hash(password)}).where(
             User.id == user["id"]
         )
     return user["id"]
+
+
+async def prune(moment: datetime) -> int:
+    """Links that can no longer be used (expired, or used over a day ago) and failed logins
+    older than a day: nothing reads them any more."""
+    day_ago = moment - timedelta(days=1)
+    tokens = (
+        await AccountToken.delete()
+        .where((AccountToken.expires_at < moment) | (AccountToken.used_at < day_ago))
+        .returning(AccountToken.id)
+    )
+    return len(tokens) + await throttle.prune(int(day_ago.timestamp()))
 
 
 async def get_user(user_id: int) -> dict | None:
@@ -196,14 +267,21 @@ async def get_user(user_id: int) -> dict | None:
     )
 
 
-async def request_password_reset(email: str, ctx: MailContext) -> list[int]:
-    """Queue a reset link. Says nothing about whether the account exists."""
+async def request_password_reset(email: str, ctx: MailContext, address: str = "") -> list[int]:
+    """Queue a reset link; the links sent before stop working. Says nothing about whether
+    the account exists (the rate limit applies to every address typed)."""
     email = normalize_email(email)
+    await limit_requests("reset", address, email)
     user = await User.select(User.id, User.first_name).where(User.email == email).first()
     if not user:
         return []
-    raw, digest = _token()
+    raw, digest = tokens.new_token()
     async with transaction():
+        await AccountToken.update({AccountToken.used_at: now()}).where(
+            (AccountToken.user == user["id"])
+            & (AccountToken.purpose == "reset")
+            & AccountToken.used_at.is_null()
+        )
         await AccountToken.insert(
             AccountToken(
                 user=user["id"], purpose="reset", token_hash=digest, expires_at=now() + RESET_TTL
@@ -214,10 +292,9 @@ async def request_password_reset(email: str, ctx: MailContext) -> list[int]:
             kind="password_reset",
             to=email,
             template="password_reset",
-            instance=ctx.instance,
+            ctx=ctx,
             context={
                 "first_name": user["first_name"],
-                "site_name": ctx.site_name,
                 "url": f"{ctx.base_url}/compte/mot-de-passe/{raw}",
                 "hours": int(RESET_TTL.total_seconds() // 3600),
             },
@@ -226,7 +303,7 @@ async def request_password_reset(email: str, ctx: MailContext) -> list[int]:
 
 
 async def _token_row(raw: str, purpose: str) -> dict | None:
-    digest = hashlib.sha256(raw.encode()).hexdigest()
+    digest = tokens.digest(raw)
     row = (
         await AccountToken.select()
         .where((AccountToken.token_hash == digest) & (AccountToken.purpose == purpose))
@@ -251,20 +328,19 @@ async def _claim_token(row: dict) -> bool:
     return bool(claimed)
 
 
-class InvalidLink(Exception):
-    """The link is unknown, expired or already used."""
-
-
 async def reset_password(raw: str, password: str) -> int:
+    """The new password, and every session of the account ends, in one transaction (the
+    caller logs this browser in afresh)."""
     errors = check_password(password)
     if errors:
         raise FieldErrors(errors)
-    password_hash = hash_password(password)
+    new_hash = await password_hash(password)
     async with transaction():
         row = await _token_row(raw, "reset")
         if not row or not await _claim_token(row):
             raise InvalidLink()
-        await User.update({User.password_hash: password_hash}).where(User.id == row["user"])
+        await User.update({User.password_hash: new_hash}).where(User.id == row["user"])
+        await sessions.end_all(row["user"])
     return row["user"]
 
 
@@ -276,10 +352,7 @@ async def request_email_change(
     errors = check_email(new_email, "new_email")
     user = await get_user(user_id)
     assert user is not None
-    try:
-        if not _hasher.verify(user["password_hash"] or _DUMMY_HASH, password):
-            raise VerificationError()
-    except (VerificationError, InvalidHashError):
+    if not await password_matches(user["password_hash"], password):
         errors["password"] = "Mot de passe incorrect."
     if not errors and new_email == user["email"]:
         errors["new_email"] = "C'est déjà l'adresse de votre compte."
@@ -287,34 +360,44 @@ async def request_email_change(
         errors["new_email"] = "Cette adresse est déjà utilisée par un autre compte."
     if errors:
         raise FieldErrors(errors)
-    raw, digest = _token()
     async with transaction():
-        await AccountToken.insert(
-            AccountToken(
-                user=user_id,
-                purpose="email_change",
-                token_hash=digest,
-                new_email=new_email,
-                expires_at=now() + EMAIL_CHANGE_TTL,
-            )
+        return await queue_email_change(user_id, user["first_name"], new_email, ctx)
+
+
+async def queue_email_change(
+    user_id: int, first_name: str, new_email: str, ctx: MailContext
+) -> list[int]:
+    """The confirmation link to `new_email` (checked by the caller), inside the caller's
+    transaction: the login changes only once the link is opened."""
+    raw, digest = tokens.new_token()
+    await AccountToken.insert(
+        AccountToken(
+            user=user_id,
+            purpose="email_change",
+            token_hash=digest,
+            new_email=new_email,
+            expires_at=now() + EMAIL_CHANGE_TTL,
         )
-        mail_id = await outbox.queue(
-            key=f"email_change:{digest}",
-            kind="email_change",
-            to=new_email,
-            template="email_change",
-            instance=ctx.instance,
-            context={
-                "first_name": user["first_name"],
-                "site_name": ctx.site_name,
-                "url": f"{ctx.base_url}/compte/email/{raw}",
-                "new_email": new_email,
-            },
-        )
+    )
+    mail_id = await outbox.queue(
+        key=f"email_change:{digest}",
+        kind="email_change",
+        to=new_email,
+        template="email_change",
+        ctx=ctx,
+        user=user_id,
+        context={
+            "first_name": first_name,
+            "url": f"{ctx.base_url}/compte/email/{raw}",
+            "new_email": new_email,
+        },
+    )
     return [mail_id] if mail_id else []
 
 
-async def confirm_email_change(raw: str) -> str:
+async def confirm_email_change(raw: str, ctx: MailContext, support: str = "") -> tuple[str, list]:
+    """The new address becomes the login; the old one is told (someone who took over the
+    account would otherwise change it silently). Returns (new address, mail ids)."""
     async with transaction():
         row = await _token_row(raw, "email_change")
         if not row:
@@ -323,5 +406,35 @@ async def confirm_email_change(raw: str) -> str:
             raise FieldErrors({"new_email": "Cette adresse est déjà utilisée par un autre compte."})
         if not await _claim_token(row):
             raise InvalidLink()
+        user = await User.select(User.email, User.first_name).where(User.id == row["user"]).first()
         await User.update({User.email: row["new_email"]}).where(User.id == row["user"])
-    return row["new_email"]
+        mail_id = await outbox.queue(
+            key=f"email_changed:{row['id']}",
+            kind="email_changed",
+            to=user["email"],
+            user=row["user"],
+            template="email_changed",
+            ctx=ctx,
+            context={
+                "first_name": user["first_name"],
+                "old_email": user["email"],
+                "new_email": row["new_email"],
+                "support": support,
+            },
+        )
+    return row["new_email"], [mail_id] if mail_id else []
+
+
+async def change_password(user_id: int, current: str, new: str) -> None:
+    """With the current password; every session of the account ends in the same
+    transaction (the caller logs this browser in afresh)."""
+    user = await get_user(user_id)
+    errors = check_password(new, "new_password")
+    if not user or not await password_matches(user["password_hash"], current):
+        errors["current_password"] = "Mot de passe actuel incorrect."
+    if errors:
+        raise FieldErrors(errors)
+    new_hash = await password_hash(new)
+    async with transaction():
+        await User.update({User.password_hash: new_hash}).where(User.id == user_id)
+        await sessions.end_all(user_id)

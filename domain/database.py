@@ -86,18 +86,34 @@ async def prepare_engine() -> None:
         await engine.run_ddl("PRAGMA journal_mode=WAL;")
 
 
+async def _keep_session(connection) -> None:
+    """A connection goes back to the pool as it is. asyncpg's default reset (advisory
+    locks, cursors, LISTEN, RESET ALL) is one more round trip after every query; nothing
+    here takes advisory locks, keeps cursors, listens or SETs a session variable. An open
+    transaction is still rolled back by asyncpg before this runs."""
+
+
 async def start_pool() -> None:
     engine = db()
     if isinstance(engine, PostgresEngine):
         with contextlib.suppress(Exception):
             await engine.close_connection_pool()
-        await engine.start_connection_pool(min_size=1, max_size=10)
+        await engine.start_connection_pool(min_size=1, max_size=10, reset=_keep_session)
 
 
 async def close_pool() -> None:
     engine = db()
     if isinstance(engine, PostgresEngine):
         await engine.close_connection_pool()
+
+
+async def migrate() -> None:
+    """Every migration not applied yet (the Procfile's release step, `python app.py migrate`)."""
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    response = await run_forwards(app_name="domain", migration_id="all", fake=False)
+    if not response.success:
+        raise RuntimeError(f"Échec des migrations : {response.message}")
 
 
 MAX_PARAMETERS = 30_000  # asyncpg allows 32,767 per statement, SQLite 32,766

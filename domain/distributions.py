@@ -3,51 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from domain import outbox
-from domain.accounts import FieldErrors
 from domain.database import transaction
-from domain.tables import CatalogDistribution, Distribution, Order, Place
+from domain.kernel import forms
+from domain.kernel.clock import now
+from domain.kernel.dates import PARIS, label, paris_datetime
+from domain.kernel.errors import FieldErrors
+from domain.tables import Distribution, Group, Order, Place
 
-PARIS = ZoneInfo("Europe/Paris")
 DEFAULT_OPEN_BEFORE = timedelta(days=7)
 DEFAULT_CLOSE_BEFORE = timedelta(hours=24)
 MAX_SERIES = 104  # two years of weekly distributions
-WEEKDAYS = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
-MONTHS = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-]
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def local(moment: datetime) -> datetime:
-    return moment.astimezone(PARIS)
-
-
-def label(moment: datetime) -> str:
-    """ "Mardi 4 avril à 19:00", in Paris time."""
-    when = local(moment)
-    day = WEEKDAYS[when.weekday()].capitalize()
-    return f"{day} {when.day} {MONTHS[when.month - 1]} à {when:%H:%M}"
-
-
-def paris_datetime(day: date, at: time) -> datetime:
-    return datetime.combine(day, at, tzinfo=PARIS).astimezone(UTC)
 
 
 def _parse_date(value: str, field: str, errors: dict[str, str]) -> date | None:
@@ -94,6 +61,10 @@ async def save_place(group_id: int, name: str, address: str, place_id: int | Non
         raise FieldErrors({"name": "Indiquez le nom du lieu."})
     if len(name) > 120:
         raise FieldErrors({"name": "Le nom ne doit pas dépasser 120 caractères."})
+    errors: dict[str, str] = {}
+    forms.check_length(errors, "address", address, forms.ADDRESS_TEXT)
+    if errors:
+        raise FieldErrors(errors)
     if place_id:
         await Place.update({Place.name: name, Place.address: address.strip()}).where(
             (Place.id == place_id) & (Place.group == group_id)
@@ -123,7 +94,7 @@ class DistributionForm:
         closes: str = "",
     ):
         self.errors: dict[str, str] = {}
-        self.place_id = int(place_id) if place_id.isdigit() else None
+        self.place_id = forms.an_id(place_id)
         if self.place_id is None:
             self.errors["place_id"] = "Choisissez un lieu."
         self.day = _parse_date(day, "day", self.errors)
@@ -258,6 +229,7 @@ async def move_distribution(
         _check_window(m, errors)
     if errors:
         raise FieldErrors(errors)
+    group = await Group.select(Group.name, Group.slug).where(Group.id == group_id).first()
     mail_ids = []
     async with transaction():
         await Distribution.update(
@@ -267,6 +239,7 @@ async def move_distribution(
                 Distribution.ends_at: m["ends_at"],
                 Distribution.orders_open_at: m["opens"],
                 Distribution.orders_close_at: m["closes"],
+                Distribution.sequence: Distribution.sequence + 1,  # calendars update it
             }
         ).where(Distribution.id == distribution_id)
         moved = await distribution(group_id, distribution_id)
@@ -278,15 +251,15 @@ async def move_distribution(
                     kind="distribution_moved",
                     to=member["email"],
                     template="distribution_moved",
-                    instance=ctx.instance,
+                    ctx=ctx,
                     context={
                         "first_name": member["first_name"],
-                        "site_name": ctx.site_name,
                         "old": label(current["starts_at"]),
                         "old_place": current["place_name"],
                         "new": label(moved["starts_at"]),
                         "new_place": moved["place_name"],
-                        "url": ctx.base_url,
+                        "group_name": group["name"],
+                        "url": f"{ctx.base_url}/g/{group['slug']}/commandes/{distribution_id}",
                     },
                 )
             )
@@ -297,11 +270,12 @@ async def cancel_distribution(group_id: int, distribution_id: int, ctx) -> list[
     current = await distribution(group_id, distribution_id)
     if current is None or current["cancelled_at"] is not None:
         return []
+    group = await Group.select(Group.name, Group.slug).where(Group.id == group_id).first()
     mail_ids = []
     async with transaction():
-        await Distribution.update({Distribution.cancelled_at: now()}).where(
-            (Distribution.id == distribution_id) & Distribution.cancelled_at.is_null()
-        )
+        await Distribution.update(
+            {Distribution.cancelled_at: now(), Distribution.sequence: Distribution.sequence + 1}
+        ).where((Distribution.id == distribution_id) & Distribution.cancelled_at.is_null())
         for member in await _members_with_orders(distribution_id):
             mail_ids.append(
                 await outbox.queue(
@@ -309,21 +283,14 @@ async def cancel_distribution(group_id: int, distribution_id: int, ctx) -> list[
                     kind="distribution_cancelled",
                     to=member["email"],
                     template="distribution_cancelled",
-                    instance=ctx.instance,
+                    ctx=ctx,
                     context={
                         "first_name": member["first_name"],
-                        "site_name": ctx.site_name,
                         "when": label(current["starts_at"]),
                         "place": current["place_name"],
-                        "url": ctx.base_url,
+                        "group_name": group["name"],
+                        "url": f"{ctx.base_url}/g/{group['slug']}",
                     },
                 )
             )
     return mail_ids
-
-
-async def catalogs_at(distribution_id: int) -> list[int]:
-    rows = await CatalogDistribution.select(CatalogDistribution.catalog).where(
-        CatalogDistribution.distribution == distribution_id
-    )
-    return [row["catalog"] for row in rows]

@@ -7,9 +7,10 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 
-from domain.accounts import FieldErrors
 from domain.database import transaction
-from domain.tables import Catalog, Group, Membership, Vendor
+from domain.kernel.clock import now
+from domain.kernel.errors import FieldErrors
+from domain.tables import Group, Membership
 
 KINDS = {"amap": "AMAP", "market": "Marché", "grocery": "Épicerie solidaire"}
 REGISTRATIONS = {"open": "Ouvert", "waiting_list": "Liste d'attente", "closed": "Fermé"}
@@ -63,7 +64,12 @@ async def create_group(
         group_id = rows[0]["id"]
         await Membership.insert(
             Membership(
-                user=user_id, group=group_id, is_admin=True, can_messages=True, can_members=True
+                user=user_id,
+                group=group_id,
+                is_admin=True,
+                can_messages=True,
+                can_members=True,
+                accepted_at=now(),
             )
         )
     return await group_by_id(group_id)
@@ -88,10 +94,6 @@ async def update_settings(
 
 async def group_by_id(group_id: int) -> dict:
     return await Group.select().where(Group.id == group_id).first()
-
-
-async def group_by_slug(slug: str) -> dict | None:
-    return await Group.select().where(Group.slug == slug).first()
 
 
 async def groups_of(user_id: int, instance: str) -> list[dict]:
@@ -125,31 +127,42 @@ class Roles:
         return self.member or self.producer
 
 
-async def roles_of(user_id: int | None, group_id: int) -> Roles:
-    if user_id is None:
-        return Roles()
-    membership = (
-        await Membership.select(
-            Membership.is_admin, Membership.can_messages, Membership.can_members
-        )
-        .where((Membership.user == user_id) & (Membership.group == group_id))
-        .first()
-    )
-    producer = await Vendor.exists().where((Vendor.group == group_id) & (Vendor.user == user_id))
-    coordinator = await Catalog.exists().where(
-        (Catalog.group == group_id) & (Catalog.coordinator == user_id)
-    )
-    if membership is None:
+_GROUP_COLUMNS = ", ".join(f'g."{c._meta.db_column_name}"' for c in Group._meta.columns)
+_GROUP_AND_ROLES = (
+    f"SELECT {_GROUP_COLUMNS}, m.id AS membership, m.is_admin, m.can_messages, "  # noqa: S608
+    "m.can_members, "
+    'EXISTS (SELECT 1 FROM vendor v WHERE v."group" = g.id AND v."user" = {}) AS producer, '
+    'EXISTS (SELECT 1 FROM catalog c WHERE c."group" = g.id AND c.coordinator = {}) '
+    "AS coordinator "
+    'FROM app_group g LEFT JOIN membership m ON m."group" = g.id AND m."user" = {} '
+    "WHERE g.slug = {}"
+)
+_ROLE_COLUMNS = ("membership", "is_admin", "can_messages", "can_members", "producer", "coordinator")
+
+
+def _roles(row: dict) -> Roles:
+    producer, coordinator = bool(row["producer"]), bool(row["coordinator"])
+    if row["membership"] is None:
         return Roles(producer=producer)
-    admin = membership["is_admin"]
+    admin = bool(row["is_admin"])
     return Roles(
         member=True,
         admin=admin,
-        can_messages=admin or membership["can_messages"],
-        can_members=admin or membership["can_members"],
+        can_messages=admin or bool(row["can_messages"]),
+        can_members=admin or bool(row["can_members"]),
         producer=producer,
         coordinator=coordinator,
     )
+
+
+async def group_and_roles(slug: str, user_id: int | None) -> tuple[dict, Roles] | None:
+    """The group of a URL and what the user is in it, in one query (every group page)."""
+    rows = await Group.raw(_GROUP_AND_ROLES, user_id, user_id, user_id, slug)
+    if not rows:
+        return None
+    row = rows[0]
+    roles = _roles(row) if user_id is not None else Roles()
+    return {k: v for k, v in row.items() if k not in _ROLE_COLUMNS}, roles
 
 
 def tabs_for(group: dict, roles: Roles) -> list[tuple[str, str]]:
@@ -161,7 +174,8 @@ def tabs_for(group: dict, roles: Roles) -> list[tuple[str, str]]:
             tabs.append(("contrats", "MES CONTRATS"))
         tabs.append(("producteurs", "PRODUCTEURS"))
     if roles.can_members:
-        tabs.append(("membres", "MEMBRES"))
+        # A market's people are its clients (« la page CLIENTS de votre marché »).
+        tabs.append(("membres", "CLIENTS" if group["kind"] == "market" else "MEMBRES"))
     if roles.member:
         tabs.append(("distributions", "DISTRIBUTIONS"))
     if roles.admin or roles.coordinator or roles.producer:
@@ -169,5 +183,6 @@ def tabs_for(group: dict, roles: Roles) -> list[tuple[str, str]]:
     if roles.can_messages:
         tabs.append(("messagerie", "MESSAGERIE"))
     if roles.admin:
+        tabs.append(("paiements", "PAIEMENTS"))
         tabs.append(("parametres", "PARAMÈTRES"))
     return tabs

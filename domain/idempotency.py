@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import secrets
+
 from domain.tables import RequestKey
 
 KEY_MAX = 64
 
 
+def new_key() -> str:
+    """The key a form carries, made when its page is rendered (a few bytes: a phone page)."""
+    return secrets.token_urlsafe(12)
+
+
 class BadKey(ValueError):
     """A key no form of ours sends (too long)."""
+
+
+async def prune(before) -> int:
+    """Keys older than `before` guard against nothing any more (a replay comes in seconds)."""
+    rows = await RequestKey.delete().where(RequestKey.created_at < before).returning(RequestKey.id)
+    return len(rows)
 
 
 async def claim(key: str | None, user_id: int | None) -> bool:

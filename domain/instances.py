@@ -10,51 +10,23 @@ the new host; after it they explain where the group went.
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from enum import StrEnum
 from urllib.parse import unquote, urlsplit
-from zoneinfo import ZoneInfo
 
 from domain.database import transaction
 from domain.groups import KINDS
+from domain.kernel.clock import now
+from domain.kernel.dates import long_date, paris_midnight, short_date
+from domain.kernel.wording import plural
 from domain.settings import Instance
-from domain.tables import Group, Membership, RedirectCount
-
-PARIS = ZoneInfo("Europe/Paris")
-MONTHS = (
-    "janvier février mars avril mai juin juillet août septembre octobre novembre décembre"
-).split()
+from domain.tables import Group, Membership, RedirectCount, Revision
 
 
 class InstanceError(Exception):
     """A bad operator request; the message says what to fix, in French."""
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def paris_midnight(day: date) -> datetime:
-    """00:00 in Paris on that day, as a UTC datetime (what the columns store)."""
-    return datetime.combine(day, time(0, 0), tzinfo=PARIS).astimezone(UTC)
-
-
-def paris_day(moment: datetime) -> date:
-    return moment.astimezone(PARIS).date()
-
-
-def long_date(moment: datetime) -> str:
-    """ "14 mars 2026 à 00:00", Paris time."""
-    when = moment.astimezone(PARIS)
-    return f"{when.day} {MONTHS[when.month - 1]} {when.year} à {when:%H:%M}"
-
-
-def short_date(moment: datetime) -> str:
-    return f"{moment.astimezone(PARIS):%d/%m/%Y %H:%M}"
 
 
 # ---- where a group is served, and what its other hosts answer ---------------------------
@@ -309,7 +281,9 @@ async def migrate_groups(
         missing = sorted(set(slugs) - {g["slug"] for g in found})
         if missing:
             what = f"de type {kind} " if kind else ""
-            raise InstanceError(f"Groupe(s) {what}introuvable(s) : {', '.join(missing)}.")
+            noun = "Groupe" if len(missing) == 1 else "Groupes"
+            found = "introuvable" if len(missing) == 1 else "introuvables"
+            raise InstanceError(f"{noun} {what}{found} : {', '.join(missing)}.")
         wrong = [
             g["slug"]
             for g in found
@@ -318,7 +292,8 @@ async def migrate_groups(
         ]
         if wrong:
             raise InstanceError(
-                f"Groupe(s) qui ne sont pas sur l'instance d'origine : {', '.join(wrong)}."
+                f"{'Groupe qui n’est' if len(wrong) == 1 else 'Groupes qui ne sont'} pas sur "
+                f"l'instance d'origine : {', '.join(wrong)}."
             )
 
     migrated_at, redirect_until = paris_midnight(from_date), paris_midnight(until)
@@ -350,7 +325,27 @@ async def migrate_groups(
                     Group.redirect_until: redirect_until,
                 }
             ).where(Group.id == row["id"])
+        await bump_moves()
     return done
+
+
+# ---- the revision every web process checks ------------------------------------------------
+
+_BUMP = (
+    "INSERT INTO revision (name, number) VALUES ('moves', 1) "
+    "ON CONFLICT (name) DO UPDATE SET number = revision.number + 1"
+)
+
+
+async def bump_moves() -> None:
+    """In the transaction of a move: every web process reloads its list at its next request."""
+    await Revision.raw(_BUMP)
+
+
+async def moves_revision() -> int:
+    """One indexed read of a single row, with each request for a group's page."""
+    row = await Revision.select(Revision.number).where(Revision.name == "moves").first()
+    return row["number"] if row else 0
 
 
 async def migrated_groups() -> list[dict]:
@@ -382,42 +377,32 @@ async def migrated_groups() -> list[dict]:
     return [g | {"days": days[g["id"]], "total": sum(c for _, c in days[g["id"]])} for g in groups]
 
 
-def _parser(command: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=f"python app.py {command}")
-    if command == "migrate-groups":
-        parser.description = "Déplace des groupes vers une autre instance (même base)."
-        parser.add_argument("--to", required=True, help="clé de l'instance cible (ex. amap)")
-        parser.add_argument("--from", dest="source", help="instance d'origine (défaut : la 1re)")
-        parser.add_argument("--kind", choices=sorted(KINDS), help="tous les groupes de ce type")
-        parser.add_argument("--slug", action="append", default=[], help="un groupe (répétable)")
-        parser.add_argument("--from-date", required=True, type=date.fromisoformat)
-        parser.add_argument("--until", required=True, type=date.fromisoformat)
-        parser.add_argument("--dry-run", action="store_true", help="montre sans rien changer")
-    else:
-        parser.description = "Liste les groupes déplacés et les redirections servies par jour."
-    return parser
-
-
-def _print_moved(done: list[dict], instances: Sequence[Instance], dry_run: bool) -> None:
+def moved_report(done: list[dict], instances: Sequence[Instance], dry_run: bool) -> str:
+    """What `migrate-groups` prints."""
     if not done:
-        print("Aucun groupe à déplacer.")
-        return
-    for row in done:
-        print(
-            f"{row['name']} ({row['slug']}, {KINDS.get(row['kind'], row['kind'])}) : "
-            f"{_instance_name(instances, row['from'])} → {_instance_name(instances, row['to'])}"
-            f", {row['action']} ; migré le {short_date(row['migrated_at'])}, redirection "
-            f"jusqu'au {short_date(row['redirect_until'])} (heure de Paris)"
+        return "Aucun groupe à déplacer."
+    lines = [
+        f"{row['name']} ({row['slug']}, {KINDS.get(row['kind'], row['kind'])}) : "
+        f"{_instance_name(instances, row['from'])} → {_instance_name(instances, row['to'])}"
+        f", {row['action']} ; migré le {short_date(row['migrated_at'])}, redirection "
+        f"jusqu'au {short_date(row['redirect_until'])} (heure de Paris)"
+        for row in done
+    ]
+    if dry_run:
+        lines.append(
+            f"{plural(len(done), 'groupe serait concerné', 'groupes seraient concernés')}"
+            " (--dry-run : rien n'est changé)."
         )
-    verb = "seraient concernés (--dry-run : rien n'est changé)" if dry_run else "traité(s)"
-    print(f"{len(done)} groupe(s) {verb}.")
+    else:
+        lines.append(f"{plural(len(done), 'groupe traité', 'groupes traités')}.")
+    return "\n".join(lines)
 
 
-def _print_migrated(groups: list[dict], instances: Sequence[Instance]) -> None:
+def migrated_report(groups: list[dict], instances: Sequence[Instance], moment: datetime) -> str:
+    """What `migrated-groups` prints."""
     if not groups:
-        print("Aucun groupe déplacé.")
-        return
-    moment = now()
+        return "Aucun groupe déplacé."
+    lines = []
     for g in groups:
         until = g["redirect_until"]
         if moment < g["migrated_at"]:
@@ -426,38 +411,14 @@ def _print_migrated(groups: list[dict], instances: Sequence[Instance]) -> None:
             state = "en cours"
         else:
             state = "terminée"
-        print(
+        lines.append(
             f"{g['name']} ({g['slug']}) : {_instance_name(instances, g['previous_instance'])} → "
             f"{_instance_name(instances, g['instance'])}"
         )
-        print(
+        lines.append(
             f"  migré le {short_date(g['migrated_at'])}, redirection jusqu'au "
             f"{short_date(until) if until else '(sans fin)'} : {state}"
         )
-        print(f"  redirections servies : {g['total']}")
-        for day, count in g["days"]:
-            print(f"    {day.isoformat()} : {count}")
-
-
-async def run_command(command: str, argv: list[str], instances: Sequence[Instance]) -> int:
-    """`python app.py migrate-groups ...` and `python app.py migrated-groups`."""
-    args = _parser(command).parse_args(argv)
-    if command == "migrated-groups":
-        _print_migrated(await migrated_groups(), instances)
-        return 0
-    try:
-        done = await migrate_groups(
-            instances,
-            to=args.to,
-            source=args.source,
-            kind=args.kind,
-            slugs=args.slug,
-            from_date=args.from_date,
-            until=args.until,
-            dry_run=args.dry_run,
-        )
-    except InstanceError as error:
-        print(f"Erreur : {error}", file=sys.stderr)
-        return 2
-    _print_moved(done, instances, args.dry_run)
-    return 0
+        lines.append(f"  redirections servies : {g['total']}")
+        lines += [f"    {day.isoformat()} : {count}" for day, count in g["days"]]
+    return "\n".join(lines)

@@ -11,14 +11,19 @@ from __future__ import annotations
 import mimetypes
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
+from urllib.parse import urlsplit
 
 from markupsafe import Markup, escape
+from piccolo.columns.combination import WhereRaw
 
 from domain import idempotency, outbox
-from domain.accounts import FieldErrors, display_name
+from domain.accounts import display_name
 from domain.database import transaction
-from domain.distributions import label
+from domain.kernel import clock, forms
+from domain.kernel.dates import label
+from domain.kernel.errors import FieldErrors
+from domain.kernel.wording import plural
 from domain.tables import (
     Catalog,
     Distribution,
@@ -92,7 +97,7 @@ async def recipient_choices(group_id: int) -> list[Choice]:
         choices.append(
             Choice(f"catalog:{catalog['id']}", f"Abonnés : {name}", f"les abonnés de {name}")
         )
-    since = datetime.now(UTC) - timedelta(days=31)
+    since = clock.now() - timedelta(days=31)
     dists = (
         await Distribution.select(Distribution.id, Distribution.starts_at)
         .where((Distribution.group == group_id) & (Distribution.starts_at >= since))
@@ -131,7 +136,7 @@ async def _choice_query(group_id: int, choice: str):
         return JoinRequest.select(JoinRequest.user).where(
             (JoinRequest.group == group_id) & (JoinRequest.state == "pending")
         )
-    if not raw_id.isdigit() or int(raw_id) >= 2**31:
+    if forms.an_id(raw_id) is None:
         return None
     if kind == "catalog":
         if not await Catalog.exists().where(
@@ -159,23 +164,81 @@ async def _choice_query(group_id: int, choice: str):
 
 
 async def recipients(group_id: int, choice: str) -> list[dict]:
-    """[{id, email, first_name, last_name}] of a choice; FieldErrors if it is not one."""
+    """[{id, email, first_name, last_name, takeover_pending}] of a choice; FieldErrors if
+    it is not one."""
     query = await _choice_query(group_id, choice)
     if query is None:
         raise FieldErrors({"recipients": "Choisissez les destinataires dans la liste."})
     return (
-        await User.select(User.id, User.email, User.first_name, User.last_name)
+        await User.select(
+            User.id, User.email, User.first_name, User.last_name, User.takeover_pending
+        )
         .where(User.id.is_in(query))
         .order_by(User.id)
     )
 
 
-async def count(group_id: int, choice: str) -> int | None:
-    """How many people a choice reaches; None if it names nothing of this group."""
+@dataclass(frozen=True)
+class Reach:
+    """Who a choice names, and how many of them a mail will not reach: accounts made in
+    Mode création and not taken over (the outbox drops their mails), addresses whose
+    server refused the last mail sent to them (bounced, nothing sent since)."""
+
+    total: int
+    held: int = 0
+    bounced: int = 0
+
+    @property
+    def unreachable(self) -> int:
+        return self.held + self.bounced
+
+    @property
+    def detail(self) -> str:
+        """« 1 compte créé en Mode création, pas encore repris par la personne ; 2 adresses
+        refusées par leur serveur au dernier envoi »."""
+        parts = []
+        if self.held:
+            parts.append(
+                plural(
+                    self.held,
+                    "compte créé en Mode création, pas encore repris par la personne",
+                    "comptes créés en Mode création, pas encore repris par les personnes",
+                )
+            )
+        if self.bounced:
+            parts.append(
+                plural(
+                    self.bounced,
+                    "adresse refusée par son serveur au dernier envoi",
+                    "adresses refusées par leur serveur au dernier envoi",
+                )
+            )
+        return " ; ".join(parts)
+
+
+# The account's current address was refused (5xx) and nothing was delivered to it since.
+_BOUNCED = WhereRaw(
+    "app_user.takeover_pending = FALSE AND EXISTS (SELECT 1 FROM outbox_mail b "
+    "WHERE b.\"user\" = app_user.id AND b.to_addr = app_user.email AND b.state = 'bounced' "
+    'AND NOT EXISTS (SELECT 1 FROM outbox_mail s WHERE s."user" = app_user.id '
+    "AND s.to_addr = app_user.email AND s.state = 'sent' AND s.created_at > b.created_at))"
+)
+
+
+async def reach(group_id: int, choice: str) -> Reach | None:
+    """The count of a choice with those it will not reach by mail (three queries); None
+    if it names nothing of this group."""
     query = await _choice_query(group_id, choice)
     if query is None:
         return None
-    return await User.count().where(User.id.is_in(query))
+    total = await User.count().where(User.id.is_in(query))
+    if not total:
+        return Reach(0)
+    held = await User.count().where(
+        User.id.is_in(query) & (User.takeover_pending == True)  # noqa: E712 - SQL
+    )
+    bounced = await User.count().where(User.id.is_in(query), _BOUNCED)
+    return Reach(total, held, bounced)
 
 
 async def choice_of(group_id: int, value: str) -> Choice | None:
@@ -203,8 +266,9 @@ def _clean_filename(name: str) -> str:
     return name[:200] or "piece-jointe"
 
 
-async def check(group_id: int, draft: Draft) -> tuple[Draft, Choice, int]:
-    """The draft cleaned, its recipients' choice and count; FieldErrors in French."""
+async def check(group_id: int, draft: Draft) -> tuple[Draft, Choice, Reach]:
+    """The draft cleaned, its recipients' choice and count (with those it will not reach
+    by mail); FieldErrors in French."""
     errors: dict[str, str] = {}
     subject = " ".join(draft.subject.split())
     body = draft.body.replace("\r\n", "\n").strip()
@@ -224,10 +288,10 @@ async def check(group_id: int, draft: Draft) -> tuple[Draft, Choice, int]:
             "(envoyez plutôt un lien vers le document)."
         )
     choice = await choice_of(group_id, draft.recipients)
-    total = await count(group_id, draft.recipients) if choice else None
-    if choice is None or total is None:
+    reached = await reach(group_id, draft.recipients) if choice else None
+    if choice is None or reached is None:
         errors["recipients"] = "Choisissez les destinataires dans la liste."
-    elif total == 0:
+    elif reached.total == 0:
         errors["recipients"] = "Personne ne correspond à ce choix de destinataires."
     if errors:
         raise FieldErrors(errors)
@@ -238,7 +302,7 @@ async def check(group_id: int, draft: Draft) -> tuple[Draft, Choice, int]:
         attachment_name=_clean_filename(draft.attachment_name) if draft.attachment else "",
         attachment=draft.attachment or None,
     )
-    return cleaned, choice, total
+    return cleaned, choice, reached
 
 
 def _mail_context(group: dict, author: dict, draft: Draft, choice: Choice, ctx) -> dict:
@@ -249,11 +313,10 @@ def _mail_context(group: dict, author: dict, draft: Draft, choice: Choice, ctx) 
         )
     else:
         why = (
-            f"Vous recevez les messages de {group['name']} parce que vous en êtes membre. "
-            "Pour ne plus les recevoir, quittez ce groupe."
+            f"Vous recevez les messages de {group['name']} parce que vous en êtes membre : "
+            "ils sont envoyés à tous les membres."
         )
     return {
-        "site_name": ctx.site_name,
         "group_name": group["name"],
         "subject": draft.subject,
         "body": draft.body,
@@ -262,20 +325,30 @@ def _mail_context(group: dict, author: dict, draft: Draft, choice: Choice, ctx) 
         "recipients_label": choice.recipients_label,
         "attachment": draft.attachment_name,
         "why": why,
+        "leave_url": "" if draft.recipients == "waiting" else f"{ctx.base_url}/compte/marches",
         "url": f"{ctx.base_url}/g/{group['slug']}",
     }
 
 
+def list_id(group: dict, base_url: str) -> str:
+    """The group's `List-Id` (RFC 2919): its name, then <slug.instance host>; mail
+    programs group and filter its messages by it, and auto-responders stay quiet."""
+    host = (urlsplit(base_url).hostname or "localhost").lower()
+    name = " ".join(re.sub(r"[^\w' -]", " ", group["name"]).split())
+    return f"{name} <{group['slug']}.{host}>" if name else f"<{group['slug']}.{host}>"
+
+
 async def preview(group: dict, author: dict, draft: Draft, ctx) -> dict:
     """What the recipients will read, without sending: subject, HTML, count."""
-    draft, choice, total = await check(group["id"], draft)
+    draft, choice, reached = await check(group["id"], draft)
     subject, text, html = outbox.render(
-        "group_message", _mail_context(group, author, draft, choice, ctx)
+        "group_message", _mail_context(group, author, draft, choice, ctx), site_name=ctx.site_name
     )
     return {
         "subject": subject,
         "body_html": format_body(draft.body),
-        "count": total,
+        "count": reached.total,
+        "reach": reached,
         "choice": choice,
         "attachment": draft.attachment_name,
     }
@@ -283,21 +356,23 @@ async def preview(group: dict, author: dict, draft: Draft, ctx) -> dict:
 
 async def send(
     group: dict, author: dict, draft: Draft, ctx, form_key: str = ""
-) -> tuple[int | None, int]:
+) -> tuple[int | None, Reach]:
     """Record the message and one outbox row per recipient, in one transaction; returns
-    (message id, recipients), or (None, 0) for a form sent twice (`form_key` seen
-    already: a double click sends one message). The caller enqueues the message's mails
-    after the commit."""
-    draft, choice, _ = await check(group["id"], draft)
+    (message id, its recipients and those it will not reach by mail), or (None, 0
+    recipients) for a form sent twice (`form_key` seen already: a double click sends one
+    message). The caller enqueues the message's mails after the commit. A row is written
+    for an account made in Mode création too: the outbox drops it (outbox.claim)."""
+    draft, choice, reached = await check(group["id"], draft)
     people = await recipients(group["id"], draft.recipients)
     if not people:
         raise FieldErrors({"recipients": "Personne ne correspond à ce choix de destinataires."})
     subject, text, html = outbox.render(
-        "group_message", _mail_context(group, author, draft, choice, ctx)
+        "group_message", _mail_context(group, author, draft, choice, ctx), site_name=ctx.site_name
     )
+    headers = outbox.encode_headers({"List-Id": list_id(group, ctx.base_url)})
     async with transaction():
         if form_key and not await idempotency.claim(f"message:{form_key[:48]}", author["id"]):
-            return None, 0
+            return None, Reach(0)
         rows = await GroupMessage.insert(
             GroupMessage(
                 group=group["id"],
@@ -325,11 +400,13 @@ async def send(
                     user=person["id"],
                     message=message_id,
                     reply_to=author["email"],
+                    headers=headers,
                 )
                 for person in people
             ]
         )
-    return message_id, len(people)
+    held = sum(1 for person in people if person["takeover_pending"])
+    return message_id, Reach(len(people), held, reached.bounced)
 
 
 def attachment_type(filename: str) -> str:
@@ -399,5 +476,7 @@ async def history(group_id: int) -> list[dict]:
             "sent": counts.get("sent", 0),
             "failed": counts.get("failed", 0),
             "bounced": counts.get("bounced", 0),
+            # Never sent: accounts not taken over, people who declined the group.
+            "dropped": counts.get("dropped", 0),
         }
     return messages

@@ -20,85 +20,20 @@ drops it if it could only go late, or if the distribution was cancelled or moved
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from domain import outbox
-from domain.distributions import label, local
-from domain.ordering import euros
-from domain.tables import CatalogDistribution, Distribution, MailOptOut, OrderLine
+from domain.kernel.clock import now
+from domain.kernel.dates import format_moment, label
+from domain.kernel.money import euros
+from domain.tables import CatalogDistribution, Distribution, DutySignup, OrderLine
 
-KINDS = outbox.AUTOMATIC_KINDS
-KIND_HELP = {
-    "orders_open": "Quand les commandes ouvrent pour une distribution de vos groupes.",
-    "order_recap": "Après chaque commande validée ou modifiée.",
-    "reminder_24h": "La veille d'une distribution où vous avez une commande.",
-    "reminder_4h": "Quelques heures avant une distribution où vous avez une commande.",
-}
 # kind: (sent from this long before the start, until this long before it)
 REMINDERS = {
     "reminder_24h": (timedelta(hours=24), timedelta(hours=4)),
     "reminder_4h": (timedelta(hours=4), timedelta(0)),
 }
 ID_CHUNK = 500
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-# ---- Mes communications ----------------------------------------------------------------
-
-
-async def preferences(user_id: int) -> dict[str, bool]:
-    """{kind: receives it} for every automatic kind."""
-    rows = await MailOptOut.select(MailOptOut.kind).where(MailOptOut.user == user_id)
-    off = {row["kind"] for row in rows}
-    return {kind: kind not in off for kind in KINDS}
-
-
-async def opted_out(user_id: int, kind: str) -> bool:
-    return await MailOptOut.exists().where((MailOptOut.user == user_id) & (MailOptOut.kind == kind))
-
-
-async def unsubscribe(user_id: int, kind: str) -> None:
-    """Idempotent: the unique (user, kind) index keeps one row."""
-    await MailOptOut.insert(MailOptOut(user=user_id, kind=kind)).on_conflict(action="DO NOTHING")
-
-
-async def set_preferences(user_id: int, enabled: set[str]) -> dict[str, bool]:
-    """Receive exactly the kinds in `enabled` (unknown names are ignored)."""
-    for kind in KINDS:
-        if kind in enabled:
-            await MailOptOut.delete().where(
-                (MailOptOut.user == user_id) & (MailOptOut.kind == kind)
-            )
-        else:
-            await unsubscribe(user_id, kind)
-    return await preferences(user_id)
-
-
-def _signature(secret: str, user_id: int, kind: str) -> str:
-    message = f"unsubscribe:{user_id}:{kind}".encode()
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
-
-
-def unsubscribe_token(secret: str, user_id: int, kind: str) -> str:
-    """`<user>.<kind>.<HMAC>`: works without logging in, for this user and kind only."""
-    return f"{user_id}.{kind}.{_signature(secret, user_id, kind)}"
-
-
-def read_unsubscribe_token(secret: str, token: str) -> tuple[int, str] | None:
-    parts = token.split(".")
-    if len(parts) != 3 or not parts[0].isdigit() or parts[1] not in KINDS:
-        return None
-    user_id, kind, signature = int(parts[0]), parts[1], parts[2]
-    if not 0 < user_id < 2**31 or not hmac.compare_digest(
-        signature, _signature(secret, user_id, kind)
-    ):
-        return None
-    return user_id, kind
 
 
 # ---- what is due -----------------------------------------------------------------------
@@ -263,10 +198,9 @@ def _site(contexts: dict, instance: str):
 
 def _dist_context(dist: dict, ctx) -> dict:
     return {
-        "site_name": ctx.site_name,
         "group_name": dist["group_name"],
         "when": label(dist["starts_at"]),
-        "ends": f"{local(dist['ends_at']):%H:%M}",
+        "ends": format_moment(dist["ends_at"], "time"),
         "place": dist["place_name"],
         "address": dist["place_address"],
         "url": f"{ctx.base_url}/g/{dist['group_slug']}/commandes/{dist['id']}",
@@ -288,7 +222,9 @@ async def queue_due(contexts: dict, moment: datetime | None = None) -> list[int]
             "first_name": rcpt["first_name"],
             "catalogs": dist["catalogs"],
         }
-        mails.append(_new_mail("orders_open", rcpt, dist, context, expires_at=dist["closes_at"]))
+        mails.append(
+            _new_mail("orders_open", rcpt, dist, context, ctx, expires_at=dist["closes_at"])
+        )
 
     for kind, dists in (await due_reminders(moment)).items():
         by_id = {d["id"]: d for d in dists}
@@ -304,13 +240,15 @@ async def queue_due(contexts: dict, moment: datetime | None = None) -> list[int]
                 "hours": 24 if kind == "reminder_24h" else 4,
             }
             expires = dist["starts_at"] - REMINDERS[kind][1]
-            mails.append(_new_mail(kind, rcpt, dist, context, expires_at=expires))
+            mails.append(_new_mail(kind, rcpt, dist, context, ctx, expires_at=expires))
     return await outbox.queue_many(mails)
 
 
-def _new_mail(kind: str, rcpt: dict, dist: dict, context: dict, *, expires_at) -> outbox.NewMail:
+def _new_mail(
+    kind: str, rcpt: dict, dist: dict, context: dict, ctx, *, expires_at
+) -> outbox.NewMail:
     template = "orders_open" if kind == "orders_open" else "reminder"
-    subject, text, html = outbox.render(template, context, kind)
+    subject, text, html = outbox.render(template, context, kind, site_name=ctx.site_name)
     return outbox.NewMail(
         key=f"{kind}:{rcpt['user_id']}:{dist['id']}",
         kind=kind,
@@ -348,4 +286,9 @@ async def still_useful(conditions: dict, moment: datetime | None = None) -> str:
         return "la distribution a été déplacée"
     if moment >= dist["starts_at"]:
         return "la distribution a commencé"
+    volunteer = conditions.get("volunteer")
+    if volunteer is not None and not await DutySignup.exists().where(
+        (DutySignup.distribution == dist_id) & (DutySignup.user == volunteer)
+    ):
+        return "le bénévole a quitté son rôle"
     return ""

@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from domain.distributions import label, now
 from domain.instances import serving_instance
+from domain.kernel.clock import now
+from domain.kernel.dates import label
 from domain.tables import CatalogDistribution, Vendor
 
 RECENT = timedelta(days=56)  # the past distributions shown: the last eight weeks
@@ -83,7 +84,8 @@ async def _totals(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], tuple[in
     where = f"WHERE p.catalog IN ({marks_c}) AND o.distribution IN ({marks_d}) "  # noqa: S608
     sql = (
         "SELECT p.catalog AS catalog, o.distribution AS distribution, "
-        "COUNT(DISTINCT o.id) AS orders, SUM(l.quantity * l.unit_price_cents) AS total "
+        "COUNT(DISTINCT o.id) AS orders, "
+        "SUM(l.quantity * CAST(l.unit_price_cents AS BIGINT)) AS total "
         'FROM order_line l JOIN member_order o ON o.id = l."order" '
         "JOIN product p ON p.id = l.product "
         + where
@@ -91,7 +93,9 @@ async def _totals(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], tuple[in
     )
     rows = await Vendor.raw(sql, *catalogs, *distributions)
     return {
-        (row["catalog"], row["distribution"]): (row["orders"], row["total"] or 0) for row in rows
+        # A SUM of BIGINT is NUMERIC on PostgreSQL (a Decimal): back to int.
+        (row["catalog"], row["distribution"]): (row["orders"], int(row["total"] or 0))
+        for row in rows
     }
 
 

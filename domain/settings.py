@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -19,8 +20,25 @@ class SettingsError(Exception):
     """A bad environment variable; the message names it."""
 
 
+class Legal(msgspec.Struct, frozen=True):
+    """What an instance's « Aide » pages say of who runs it (INSTANCES' `legal` object).
+    Plain text; a blank line between paragraphs. Empty: the page says what is missing."""
+
+    publisher: str = ""  # l'éditeur : nom, forme juridique, adresse, SIREN, e-mail
+    director: str = ""  # le directeur de la publication
+    host: str = ""  # l'hébergeur : nom, adresse, téléphone
+    contact: str = ""  # à qui écrire pour ses données (défaut : SUPPORT_EMAIL)
+    notice: str = ""  # mentions légales : paragraphes ajoutés
+    terms: str = ""  # conditions d'utilisation : remplacent le texte par défaut
+    privacy: str = ""  # politique de confidentialité : paragraphes ajoutés
+
+
 class Instance(msgspec.Struct, frozen=True):
-    """One deployment answering on its own hosts (e.g. the main platform, the AMAP one)."""
+    """One deployment answering on its own hosts (e.g. the main platform, the AMAP one).
+
+    Each sends from its own domain and signs with its own DKIM key: `mail_from` (default:
+    MAIL_FROM for the first instance, noreply@<its host> for the others), `dkim_key_path`
+    and `dkim_selector` (its key; `dkim_domain` defaults to the domain of its sender)."""
 
     key: str
     name: str
@@ -28,9 +46,40 @@ class Instance(msgspec.Struct, frozen=True):
     url: str
     producer_space: bool = True
     mail_from: str = ""
+    legal: Legal = Legal()
+    dkim_key_path: str = ""
+    dkim_selector: str = ""
+    dkim_domain: str = ""
 
-    def primary_host(self) -> str:
-        return self.hosts[0]
+    @property
+    def host(self) -> str:
+        return (urlsplit(self.url).hostname or "localhost").lower()
+
+
+class DkimKey(msgspec.Struct, frozen=True):
+    """Where an instance's DKIM private key is, and what it signs for."""
+
+    key_path: str
+    domain: str
+    selector: str
+
+
+def domain_of(address: str) -> str:
+    return address.rpartition("@")[2].strip().lower().rstrip(".")
+
+
+def _aligned(domain: str, signing: str) -> bool:
+    """DMARC's relaxed alignment: the sender's domain is the signing one or below it."""
+    signing = signing.lower().rstrip(".")
+    return domain == signing or domain.endswith("." + signing)
+
+
+_LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
+
+
+def _is_local(host: str) -> bool:
+    host = host.lower().rstrip(".")
+    return host in _LOCAL_HOSTS or host.endswith(".localhost") or "." not in host
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -40,20 +89,37 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     secret_key: str
     base_url: str
     instances: list[Instance]
+    # Where `python app.py serve` listens (PORT, HOST); the default BASE_URL follows PORT.
+    port: int = 8000
+    host: str = "127.0.0.1"
     var_dir: str = "var"
-    mail_from: str = "noreply@localhost"
+    # MAIL_FROM: the first instance's sender (empty: noreply@<its host>).
+    mail_from: str = ""
     log_level: str = "INFO"
-    login_max_failures_per_account: int = 5
-    login_max_failures_per_address: int = 20
+    # Login attempts per (account, address) before each next one waits longer, and per
+    # account from all addresses together, in a window of LOGIN_WINDOW_SECONDS.
+    login_max_per_pair: int = 5
+    login_max_per_account: int = 50
     login_window_seconds: int = 900
     # Mail delivery: a shared send rate (0: no limit), the first retry delay (doubling
     # after each failure), DKIM signing when the three DKIM_* are set, the support address.
     mail_rate_per_minute: int = 600
     mail_retry_seconds: int = 30
+    # A worker's claim on a mail is a lease it renews while sending: a crashed worker's
+    # mails are taken back this many seconds after its last renewal.
+    mail_lease_seconds: int = 45
     dkim_key_path: str = ""
     dkim_domain: str = ""
     dkim_selector: str = ""
     support_email: str = ""
+    # Delivered mails are deleted after this many days (`prune`).
+    retention_days: int = 30
+    # An account unused for this many days is deleted after three warnings (`prune`,
+    # domain/privacy/inactivity.py): two years.
+    inactive_account_days: int = 730
+    # Threads per process for password hashes and photo resizing (domain/kernel/cpu.py);
+    # 0: one per core, up to 4.
+    cpu_threads: int = 0
 
     @property
     def outbox_dir(self) -> Path:
@@ -72,6 +138,62 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def default_instance(self) -> Instance:
         return self.instances[0]
+
+    def sender(self, instance: Instance) -> str:
+        """The address the instance's mails come from: its own domain, never another
+        instance's (a member of the AMAP instance gets mail from the AMAP host)."""
+        if instance.mail_from:
+            return instance.mail_from
+        if instance.key == self.default_instance.key and self.mail_from:
+            return self.mail_from
+        return f"noreply@{instance.host}"
+
+    def dkim(self, instance: Instance) -> DkimKey | None:
+        """The key the instance's mails are signed with: its own (INSTANCES), or DKIM_*
+        when their domain covers the instance's sender; None: not signed."""
+        if instance.dkim_key_path:
+            return DkimKey(
+                key_path=instance.dkim_key_path,
+                domain=instance.dkim_domain or domain_of(self.sender(instance)),
+                selector=instance.dkim_selector,
+            )
+        if self.dkim_key_path and _aligned(domain_of(self.sender(instance)), self.dkim_domain):
+            return DkimKey(
+                key_path=self.dkim_key_path, domain=self.dkim_domain, selector=self.dkim_selector
+            )
+        return None
+
+    def mail_warnings(self) -> list[str]:
+        """What the start-up log warns about when mails really leave (SMTP_URL is set):
+        a sender or links on localhost (filters and people distrust them), a sender whose
+        mails are not signed, or signed for another domain."""
+        if not self.smtp_url:
+            return []  # development: mails go to var/outbox/
+        warnings = []
+        for instance in self.instances:
+            sender = self.sender(instance)
+            if _is_local(instance.host):
+                warnings.append(
+                    f"instance {instance.key} : son adresse {instance.url} est locale ; "
+                    "les liens des e-mails ne marcheront pas (BASE_URL ou INSTANCES)."
+                )
+            if _is_local(domain_of(sender)):
+                warnings.append(
+                    f"instance {instance.key} : les e-mails partent de {sender}, une adresse "
+                    "locale que les filtres anti-spam refusent (MAIL_FROM ou INSTANCES)."
+                )
+            dkim = self.dkim(instance)
+            if dkim is None:
+                warnings.append(
+                    f"instance {instance.key} : les e-mails de {sender} ne sont pas signés "
+                    "(DKIM) ; voir le README, « Faire arriver les e-mails »."
+                )
+            elif not _aligned(domain_of(sender), dkim.domain):
+                warnings.append(
+                    f"instance {instance.key} : signature DKIM pour {dkim.domain}, mais les "
+                    f"e-mails partent de {sender} (DMARC demande le même domaine)."
+                )
+        return warnings
 
     def instance_for_host(self, host: str) -> Instance | None:
         host = host.split(":", 1)[0].lower().rstrip(".")
@@ -111,6 +233,15 @@ def _check_url(name: str, value: str, schemes: tuple[str, ...]) -> str:
     return value
 
 
+def _port(value: str) -> int:
+    value = value.strip()
+    if not value:
+        return 8000
+    if not re.fullmatch(r"[0-9]{1,5}", value) or not 0 < int(value) < 65536:
+        raise SettingsError(f"PORT doit être un numéro de port entre 1 et 65535 ({value!r}).")
+    return int(value)
+
+
 def _default_instances(base_url: str) -> list[dict]:
     host = urlsplit(base_url).hostname or "localhost"
     port = urlsplit(base_url).port
@@ -146,7 +277,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     smtp_url = env.get("SMTP_URL", "")
     if smtp_url:
         _check_url("SMTP_URL", smtp_url, ("smtp", "smtps"))
-    base_url = (env.get("BASE_URL") or "http://localhost:8000").rstrip("/")
+    port = _port(env.get("PORT", ""))
+    listen_host = env.get("HOST", "").strip() or "127.0.0.1"
+    base_url = (env.get("BASE_URL") or f"http://localhost:{port}").rstrip("/")
     _check_url("BASE_URL", base_url, ("http", "https"))
     secret_key = env.get("SECRET_KEY") or _secret_key(var_dir)
     if len(secret_key) < 16:
@@ -174,6 +307,19 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             seen_hosts.add(host.lower())
     if len({i.key for i in instances}) != len(instances):
         raise SettingsError("INSTANCES : deux instances ont la même clé.")
+    for instance in instances:
+        if (instance.dkim_key_path or instance.dkim_domain) and not (
+            instance.dkim_key_path and instance.dkim_selector
+        ):
+            raise SettingsError(
+                f"INSTANCES : l'instance {instance.key} a besoin de dkim_key_path et de "
+                "dkim_selector ensemble."
+            )
+        if instance.dkim_key_path and not Path(instance.dkim_key_path).is_file():
+            raise SettingsError(
+                f"INSTANCES : clé DKIM de l'instance {instance.key} introuvable "
+                f"({instance.dkim_key_path})."
+            )
 
     raw = {
         "database_url": db_url,
@@ -182,16 +328,22 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         "secret_key": secret_key,
         "base_url": base_url,
         "instances": instances,
+        "port": port,
+        "host": listen_host,
         "var_dir": str(var_dir),
-        "mail_from": env.get("MAIL_FROM") or "noreply@localhost",
+        "mail_from": env.get("MAIL_FROM", "").strip(),
         "log_level": env.get("LOG_LEVEL") or "INFO",
     }
     for name, field in (
-        ("LOGIN_MAX_FAILURES_PER_ACCOUNT", "login_max_failures_per_account"),
-        ("LOGIN_MAX_FAILURES_PER_ADDRESS", "login_max_failures_per_address"),
+        ("LOGIN_MAX_PER_PAIR", "login_max_per_pair"),
+        ("LOGIN_MAX_PER_ACCOUNT", "login_max_per_account"),
         ("LOGIN_WINDOW_SECONDS", "login_window_seconds"),
         ("MAIL_RATE_PER_MINUTE", "mail_rate_per_minute"),
         ("MAIL_RETRY_SECONDS", "mail_retry_seconds"),
+        ("MAIL_LEASE_SECONDS", "mail_lease_seconds"),
+        ("RETENTION_DAYS", "retention_days"),
+        ("INACTIVE_ACCOUNT_DAYS", "inactive_account_days"),
+        ("CPU_THREADS", "cpu_threads"),
     ):
         if env.get(name):
             try:
@@ -200,6 +352,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
                 raise SettingsError(f"{name} doit être un nombre entier.") from error
     if raw.get("mail_rate_per_minute", 0) < 0 or raw.get("mail_retry_seconds", 1) < 1:
         raise SettingsError("MAIL_RATE_PER_MINUTE doit être ≥ 0 et MAIL_RETRY_SECONDS ≥ 1.")
+    if raw.get("mail_lease_seconds", 45) < 1 or raw.get("cpu_threads", 0) < 0:
+        raise SettingsError("MAIL_LEASE_SECONDS doit être ≥ 1 et CPU_THREADS ≥ 0.")
+    if raw.get("retention_days", 30) < 1 or raw.get("inactive_account_days", 730) < 60:
+        raise SettingsError("RETENTION_DAYS doit être ≥ 1 et INACTIVE_ACCOUNT_DAYS ≥ 60.")
     dkim = {k: env.get(k, "").strip() for k in ("DKIM_KEY_PATH", "DKIM_DOMAIN", "DKIM_SELECTOR")}
     if any(dkim.values()):
         if not all(dkim.values()):

@@ -7,11 +7,16 @@ coming distribution of the period; a variable contract is ordered per distributi
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date
 
 from domain import ordering
-from domain.accounts import FieldErrors
+from domain.accounts import names_missing
 from domain.database import transaction
+from domain.kernel.clock import now
+from domain.kernel.errors import FieldErrors
+from domain.members import consent
+from domain.ordering import changes
+from domain.payments import ledger
 from domain.tables import (
     Catalog,
     CatalogDistribution,
@@ -23,10 +28,6 @@ from domain.tables import (
     Subscription,
     SubscriptionLine,
 )
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 async def contracts_of(group_id: int, user_id: int) -> list[dict]:
@@ -78,10 +79,14 @@ async def subscribe(
     catalog_id: int,
     user_id: int,
     quantities: dict[int, str],
+    own: bool = False,
 ) -> dict:
     """Subscribe (or change the basket of) a fixed contract; all or nothing.
 
-    The basket becomes the member's validated order at each coming distribution.
+    The basket becomes the member's validated order at each coming distribution. `own`:
+    the member subscribes themselves, their yes to a group an admin added them to (as a
+    first order is: members.consent); an admin subscribing them is not. A member who never
+    gave their names gives them first (as before a first order).
     """
     catalog = (
         await Catalog.select()
@@ -98,6 +103,8 @@ async def subscribe(
         (Membership.user == user_id) & (Membership.group == group_id)
     ):
         raise FieldErrors({"user": "Cette personne n'est pas membre du groupe."})
+    if own and await names_missing(user_id):
+        raise FieldErrors({"basket": "Indiquez vos prénom et nom avant de souscrire."})
     if catalog["ends_on"] and catalog["ends_on"] < now().date():
         raise FieldErrors({"catalog": "Ce contrat est terminé."})
     products = {
@@ -154,13 +161,20 @@ async def subscribe(
             if q
         ]
         await SubscriptionLine.insert(*lines)
-        await _apply_to_distributions(catalog, sub_id, user_id, basket, starts_on, ends_on)
+        orders = await _apply_to_distributions(catalog, sub_id, user_id, basket, starts_on, ends_on)
+        # The subscription's total is a debt, from now (the ledger being on); a basket
+        # changed later changes it.
+        await ledger.follow(orders, [sub_id], create=True, why="souscription modifiée")
+        if own:
+            await consent.accept_by_order(user_id, group_id)
     return await Subscription.select().where(Subscription.id == sub_id).first()
 
 
 async def _apply_to_distributions(
     catalog: dict, sub_id: int, user_id: int, basket: dict[int, int], starts_on, ends_on
-) -> None:
+) -> list[int]:
+    """The basket at each coming distribution of the period; returns the orders."""
+    touched = []
     products = {
         p["id"]: p
         for p in await Product.select(
@@ -168,29 +182,36 @@ async def _apply_to_distributions(
         ).where(Product.catalog == catalog["id"])
     }
     for dist in await _coming_distributions(catalog, starts_on, ends_on):
-        order = await ordering.order_for_update(user_id, dist["id"])
+        order = await changes.order_for_update(user_id, dist["id"])
         for product_id in sorted(set(basket) | set(products)):
             if product_id not in basket:
                 continue
             try:
-                await ordering.apply_line(order, products[product_id], basket[product_id], sub_id)
+                await changes.apply_line(order, products[product_id], basket[product_id], sub_id)
             except ordering.OrderingError as error:
                 raise FieldErrors({f"q{product_id}": error.message}) from error
-        await ordering.refresh_total(order["id"])
+        await changes.refresh_total(order["id"])
         if order["state"] != "validated":
             await Order.update({Order.state: "validated", Order.validated_at: now()}).where(
                 Order.id == order["id"]
             )
+        touched.append(order["id"])
+    return touched
 
 
-async def end_subscription(group_id: int, subscription_id: int) -> None:
-    """End it now: the lines of coming distributions are removed (stock given back)."""
-    sub = (
-        await Subscription.select(*Subscription.all_columns(), Subscription.catalog.group)
-        .where(Subscription.id == subscription_id)
+async def subscription_of_catalog(catalog_id: int, subscription_id: int) -> dict | None:
+    """A subscription, through the catalog of the URL: another catalog's is None (of the
+    same group too: its coordinator is not this catalog's)."""
+    return (
+        await Subscription.select()
+        .where((Subscription.id == subscription_id) & (Subscription.catalog == catalog_id))
         .first()
     )
-    if sub is None or sub["catalog.group"] != group_id:
+
+
+async def end_subscription(catalog_id: int, subscription_id: int) -> None:
+    """End it now: the lines of coming distributions are removed (stock given back)."""
+    if await subscription_of_catalog(catalog_id, subscription_id) is None:
         raise FieldErrors({"subscription": "Souscription introuvable."})
     async with transaction():
         await Subscription.update({Subscription.ended_at: now()}).where(
@@ -215,7 +236,8 @@ async def end_subscription(group_id: int, subscription_id: int) -> None:
             await OrderLine.delete().where(OrderLine.id == line["id"])
             touched.add(line["order"])
         for order_id in touched:
-            await ordering.refresh_total(order_id)
+            await changes.refresh_total(order_id)
+        await ledger.follow(touched, [subscription_id], why="souscription terminée")
 
 
 async def subscriptions_of_catalog(catalog_id: int) -> list[dict]:
@@ -226,10 +248,14 @@ async def subscriptions_of_catalog(catalog_id: int) -> list[dict]:
             Subscription.user.first_name.as_alias("first_name"),
             Subscription.user.last_name.as_alias("last_name"),
             Subscription.user.email.as_alias("email"),
+            Subscription.catalog.group.as_alias("group_id"),
         )
         .where(Subscription.catalog == catalog_id)
         .order_by(Subscription.user.last_name)
     )
+    # Names as the group's admins may see them (consent.py), in the order shown.
+    if subs and await consent.mask(subs[0]["group_id"], subs, user_key="user"):
+        subs.sort(key=lambda s: s["last_name"])
     ids = [s["id"] for s in subs] or [-1]
     lines = await SubscriptionLine.select(
         SubscriptionLine.subscription,

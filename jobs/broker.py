@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 
 import dramatiq
-from dramatiq.asyncio import get_event_loop_thread
+from dramatiq.asyncio import EventLoopThread, get_event_loop_thread, set_event_loop_thread
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import AsyncIO
 
@@ -42,7 +42,10 @@ class SharedAsyncIO(AsyncIO):
     """dramatiq's AsyncIO middleware keeps its event loop thread in a process global, and
     each worker that stops stops it, even while another worker of the process still runs
     async actors on it (a second app object in the same process, as in the tests). This
-    one starts the loop with the first worker and stops it with the last."""
+    one starts the loop with the first worker and stops it with the last.
+
+    Its thread is a daemon: a process that exits without stopping its workers (a second
+    signal, an error at shutdown) must not wait for it forever, as dramatiq's does."""
 
     _lock = threading.Lock()
     _workers = 0
@@ -50,7 +53,10 @@ class SharedAsyncIO(AsyncIO):
     def before_worker_boot(self, broker, worker):
         with SharedAsyncIO._lock:
             if get_event_loop_thread() is None:
-                super().before_worker_boot(broker, worker)
+                loop_thread = EventLoopThread(self.logger)
+                loop_thread.daemon = True
+                loop_thread.start(timeout=1.0)
+                set_event_loop_thread(loop_thread)
             SharedAsyncIO._workers += 1
 
     def after_worker_shutdown(self, broker, worker):
@@ -85,7 +91,10 @@ def setup(settings: Settings, *, worker_process: bool = False) -> dramatiq.Broke
     if settings.redis_url:
         from dramatiq.brokers.redis import RedisBroker
 
-        broker: dramatiq.Broker = RedisBroker(url=settings.redis_url)
+        # Timeouts: a Redis that hangs must not hang the thread that enqueues.
+        broker: dramatiq.Broker = RedisBroker(
+            url=settings.redis_url, socket_timeout=5, socket_connect_timeout=2
+        )
     else:
         # One in-memory queue per process: a second app object (or a test putting the
         # broker back) gets the same broker, instead of taking the actors away from the

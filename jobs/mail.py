@@ -2,22 +2,29 @@
 
 Exactly once, as far as SMTP allows: the unique key makes one row per mail; a job sends
 a row only after claiming it with a conditional UPDATE; pending rows (a lost broker
-message, a crash) are enqueued again by the sweep, and a claim left by a worker killed
-mid-send is taken back after STALE_CLAIM. The one window left is a worker dying after
-the server accepted the mail and before the row is marked sent (milliseconds): that mail
-goes twice rather than never.
+message, a crash) are enqueued again by the sweep. A claim is a lease the job renews
+while it sends (MAIL_LEASE_SECONDS, 45 s): the claim of a worker killed mid-send is taken
+back once its lease has run out, and a worker sweeps when it starts (`SweepAtBoot`), so
+a crashed worker's mails go out within a minute of the next one starting. The one
+window left is a worker dying after the server accepted the mail and before the row is
+marked sent (milliseconds): that mail goes twice rather than never.
+
+A worker told to stop (SIGTERM) finishes the sends under way, each bounded by the SMTP
+timeouts (connectors/mailer.py), records them, and exits.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
+import anyio
 import dramatiq
 
 from connectors.mailer import (
@@ -29,7 +36,9 @@ from connectors.mailer import (
     SmtpTransport,
     send,
 )
-from domain import messaging, notifications, outbox
+from domain import communications, messaging, notifications, outbox
+from domain.kernel import clock
+from domain.outbox import rendering
 from jobs import broker as jobs_broker
 
 log = logging.getLogger("jobs.mail")
@@ -46,18 +55,25 @@ def _transport():
 _dkim_cache: dict[tuple[str, str, str], Dkim] = {}
 
 
-def _dkim() -> Dkim | None:
-    settings = jobs_broker.settings()
-    if not settings.dkim_key_path:
+def _dkim(instance) -> Dkim | None:
+    """The instance's own key (each instance signs for its own domain), read once."""
+    found = jobs_broker.settings().dkim(instance)
+    if found is None:
         return None
-    key = (settings.dkim_key_path, settings.dkim_domain, settings.dkim_selector)
+    key = (found.key_path, found.domain, found.selector)
     if key not in _dkim_cache:
         _dkim_cache[key] = Dkim(
-            key=Path(settings.dkim_key_path).read_bytes(),
-            domain=settings.dkim_domain,
-            selector=settings.dkim_selector,
+            key=Path(found.key_path).read_bytes(), domain=found.domain, selector=found.selector
         )
     return _dkim_cache[key]
+
+
+def _instance(key: str):
+    settings = jobs_broker.settings()
+    try:
+        return settings.instance(key)
+    except KeyError:
+        return settings.default_instance
 
 
 # A group message's attachment is read once for its many recipients (the small query
@@ -83,29 +99,35 @@ async def _attachment(message_id: int) -> tuple[str, bytes] | None:
 
 async def _outgoing(row: dict, headers: dict[str, str]) -> OutgoingMail:
     settings = jobs_broker.settings()
-    try:
-        instance = settings.instance(row["instance"])
-    except KeyError:
-        instance = settings.default_instance
-    from_addr = instance.mail_from or settings.mail_from
-    domain_part = from_addr.rsplit("@", 1)[-1]
+    instance = _instance(row["instance"])
     digest = hashlib.sha256(row["key"].encode()).hexdigest()[:16]
     text, html = row["body_text"], row["body_html"]
-    if row["kind"] in outbox.AUTOMATIC_KINDS and row["user"]:
+    headers = rendering.standard_headers(row["kind"]) | headers
+    if row["kind"] in rendering.AUTOMATIC_KINDS and row["user"]:
         # RFC 8058 one-click unsubscribe, signed for this person and this kind of mail.
-        token = notifications.unsubscribe_token(settings.secret_key, row["user"], row["kind"])
+        token = communications.unsubscribe_token(settings.secret_key, row["user"], row["kind"])
         url = f"{instance.url}/desabonnement/{token}"
         headers = headers | {
             "List-Unsubscribe": f"<{url}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         }
-        text = text.replace(outbox.UNSUBSCRIBE_MARK, url)
-        html = html.replace(outbox.UNSUBSCRIBE_MARK, url)
-    elif outbox.UNSUBSCRIBE_MARK in text or outbox.UNSUBSCRIBE_MARK in html:
+        text = text.replace(rendering.UNSUBSCRIBE_MARK, url)
+        html = html.replace(rendering.UNSUBSCRIBE_MARK, url)
+    elif rendering.UNSUBSCRIBE_MARK in text or rendering.UNSUBSCRIBE_MARK in html:
         url = f"{instance.url}/compte/communications"
-        text = text.replace(outbox.UNSUBSCRIBE_MARK, url)
-        html = html.replace(outbox.UNSUBSCRIBE_MARK, url)
+        text = text.replace(rendering.UNSUBSCRIBE_MARK, url)
+        html = html.replace(rendering.UNSUBSCRIBE_MARK, url)
     attachments = []
+    if row.get("attachment") is not None and row.get("attachment_name"):
+        # A file of this mail only (an order form's CSV), stored with its row.
+        name = row["attachment_name"]
+        attachments.append(
+            Attachment(
+                filename=name,
+                data=bytes(row["attachment"]),
+                content_type=messaging.attachment_type(name),
+            )
+        )
     if row["message"]:
         found = await _attachment(row["message"])
         if found:
@@ -119,8 +141,9 @@ async def _outgoing(row: dict, headers: dict[str, str]) -> OutgoingMail:
         text=text,
         html=html,
         from_name=instance.name,
-        from_addr=from_addr,
-        message_id=f"<{row['id']}.{digest}@{domain_part}>",
+        from_addr=settings.sender(instance),
+        # The instance's own host name on the right (a filter checks it is a real one).
+        message_id=f"<{row['id']}.{digest}@{instance.host}>",
         headers=headers,
         reply_to=row["reply_to"],
         attachments=attachments,
@@ -217,15 +240,45 @@ async def _throttle() -> None:
 
 
 def _later(mail_id: int, until: datetime) -> None:
-    delay = (until - datetime.now(UTC)).total_seconds()
+    delay = (until - clock.now()).total_seconds()
     send_mail.send_with_options(args=(mail_id,), delay=int(max(delay, 0.1) * 1000) + 50)
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=jobs_broker.settings().mail_lease_seconds)
+
+
+@contextlib.asynccontextmanager
+async def _lease_kept(mail_id: int, attempts: int, lease: timedelta):
+    """Renews the claim every third of its lease while the block runs (a slow server
+    must not let another worker take the mail and send it a second time)."""
+
+    async def renew_forever() -> None:
+        while True:
+            await asyncio.sleep(lease.total_seconds() / 3)
+            try:
+                if not await outbox.renew(mail_id, attempts):
+                    log.warning("mail %s : bail perdu, un autre envoi l'a repris", mail_id)
+                    return
+            except Exception:  # noqa: BLE001 - the next renewal is another chance
+                log.warning("mail %s : bail non renouvelé", mail_id, exc_info=True)
+
+    renewing = asyncio.create_task(renew_forever())
+    try:
+        yield
+    finally:
+        renewing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await renewing
 
 
 async def deliver(mail_id: int) -> str:
     """Returns what happened: sent, skipped (someone else has it or it is done), delayed
     (not due yet), retry (a transient failure: enqueued again for later), bounced (5xx),
-    failed (too many attempts), dropped (a notification that lost its point)."""
-    row = await outbox.claim(mail_id)
+    failed (too many attempts), dropped (a notification that lost its point, or any mail
+    to an account made in Mode création that the person has not taken over)."""
+    lease = _lease()
+    row = await outbox.claim(mail_id, lease)
     if row is None:
         until = await outbox.waiting_until(mail_id)
         if until is not None:
@@ -233,39 +286,49 @@ async def deliver(mail_id: int) -> str:
             _later(mail_id, until)
             return "delayed"
         return "skipped"
-    try:
-        headers, conditions = outbox.decode_headers(row["headers"])
-        if conditions:
-            reason = await notifications.still_useful(conditions)
-            if reason:
-                await outbox.drop(mail_id, reason)
-                log.info("mail %s abandonné : %s", mail_id, reason)
-                return "dropped"
-        mail = await _outgoing(row, headers)
-        await _throttle()
-        # Blocking SMTP in a thread: the AsyncIO middleware runs every async actor
-        # of the process on one event loop, which a slow server must not stall.
-        await asyncio.to_thread(send, mail, _transport(), _dkim())
-    except SendError as error:
-        settings = jobs_broker.settings()
-        state = await outbox.release(
-            mail_id,
-            str(error),
-            permanent=error.permanent,
-            retry_base=timedelta(seconds=settings.mail_retry_seconds),
-        )
-        log.warning("mail %s not sent (%s): %s", mail_id, state, error)
-        if state == "pending":
-            until = await outbox.waiting_until(mail_id)
-            _later(mail_id, until or datetime.now(UTC))
-            return "retry"
-        return state
-    except Exception as error:
-        # A bug or a bad row: don't leave it 'sending' until the stale-claim sweep;
-        # release it so retries count towards MAX_ATTEMPTS, then let dramatiq retry.
-        await outbox.release(mail_id, f"{type(error).__name__}: {error}", permanent=False)
-        raise
-    await outbox.mark_sent(mail_id)
+    if row["state"] == "dropped":
+        # An account made in Mode création, not taken over yet: nothing reaches it.
+        log.info("mail %s abandonné : %s", mail_id, row["last_error"])
+        return "dropped"
+    attempts = row["attempts"]
+    async with _lease_kept(mail_id, attempts, lease):
+        try:
+            headers, conditions = outbox.decode_headers(row["headers"])
+            if conditions:
+                reason = await notifications.still_useful(conditions)
+                if reason:
+                    await outbox.drop(mail_id, reason)
+                    log.info("mail %s abandonné : %s", mail_id, reason)
+                    return "dropped"
+            mail = await _outgoing(row, headers)
+            await _throttle()
+            # Blocking SMTP in a thread: the AsyncIO middleware runs every async actor
+            # of the process on one event loop, which a slow server must not stall.
+            dkim = _dkim(_instance(row["instance"]))
+            await asyncio.to_thread(send, mail, _transport(), dkim)
+        except SendError as error:
+            settings = jobs_broker.settings()
+            state = await outbox.release(
+                mail_id,
+                str(error),
+                permanent=error.permanent,
+                retry_base=timedelta(seconds=settings.mail_retry_seconds),
+                attempts=attempts,
+            )
+            log.warning("mail %s not sent (%s): %s", mail_id, state, error)
+            if state == "pending":
+                until = await outbox.waiting_until(mail_id)
+                _later(mail_id, until or clock.now())
+                return "retry"
+            return state
+        except Exception as error:
+            # A bug or a bad row: don't leave it 'sending' until its lease runs out;
+            # release it so retries count towards MAX_ATTEMPTS, then let dramatiq retry.
+            await outbox.release(
+                mail_id, f"{type(error).__name__}: {error}", permanent=False, attempts=attempts
+            )
+            raise
+        await outbox.mark_sent(mail_id)
     log.info("mail %s sent to %s", mail_id, row["to_addr"])
     return "sent"
 
@@ -284,19 +347,67 @@ async def send_message_mails(message_id: int) -> None:
 
 
 @dramatiq.actor(queue_name="mail", max_retries=0)
-async def sweep_outbox() -> None:
-    """Enqueue again what a crash or a broker restart left behind."""
-    for mail_id in await outbox.due_ids():
+async def sweep_outbox(pending_for_seconds: float = 30) -> None:
+    """Enqueue again what a crash or a broker restart left behind: mails pending for
+    `pending_for_seconds` (or due again after a retry delay), and mails whose lease ran
+    out."""
+    due = await outbox.due_ids(older_than=timedelta(seconds=pending_for_seconds), lease=_lease())
+    for mail_id in due:
         send_mail.send(mail_id)
 
 
+class SweepAtBoot(dramatiq.Middleware):
+    """In a worker process: a sweep as it starts, for what a worker killed a moment ago
+    left (its prefetched messages wait in Redis until dramatiq notices the death), and
+    another once any lease that worker held has run out. Its mails then go out within
+    a minute, not at the next sweep of a web process or of the scheduler."""
+
+    def __init__(self) -> None:
+        self.timer: threading.Timer | None = None
+
+    def _sweep(self) -> None:
+        try:
+            sweep_outbox.send(0)
+        except Exception:  # noqa: BLE001 - the periodic sweeps still come
+            log.exception("balayage au démarrage impossible")
+
+    def after_worker_boot(self, broker, worker):
+        self._sweep()
+        self.timer = threading.Timer(jobs_broker.settings().mail_lease_seconds + 2, self._sweep)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def before_worker_shutdown(self, broker, worker):
+        if self.timer is not None:
+            self.timer.cancel()
+
+
 def enqueue(mail_ids: list[int | None]) -> None:
-    """Call after the transaction that wrote the rows has committed."""
-    for mail_id in mail_ids:
-        if mail_id:
-            send_mail.send(mail_id)
+    """Call after the transaction that wrote the rows has committed. A broker that cannot
+    be reached (Redis down) loses nothing: the rows wait in the outbox, and the sweep
+    enqueues them once it is back."""
+    try:
+        for mail_id in mail_ids:
+            if mail_id:
+                send_mail.send(mail_id)
+    except Exception:  # noqa: BLE001 - the database is the system of record
+        log.warning("broker injoignable : les e-mails attendent dans la boîte d'envoi")
 
 
 def enqueue_message(message_id: int) -> None:
     """Call after the transaction that recorded a group message has committed."""
-    send_message_mails.send(message_id)
+    try:
+        send_message_mails.send(message_id)
+    except Exception:  # noqa: BLE001 - the sweep sends the message's pending rows later
+        log.warning("broker injoignable : le message attend dans la boîte d'envoi")
+
+
+async def hand_over(mail_ids: list[int | None]) -> None:
+    """`enqueue` from an async handler: the broker's network call runs in a thread, so a
+    slow or unreachable Redis never holds the event loop."""
+    if any(mail_ids):
+        await anyio.to_thread.run_sync(enqueue, list(mail_ids))
+
+
+async def hand_over_message(message_id: int) -> None:
+    await anyio.to_thread.run_sync(enqueue_message, message_id)

@@ -1,13 +1,21 @@
-"""The scheduler: every minute, queue the notifications that are due and enqueue them.
+"""The scheduler: every minute, queue the notifications that are due and enqueue them;
+every hour, the prune step (what the platform keeps no longer, unused accounts warned then
+deleted: `prune_step`).
 
-    python -m jobs.scheduler           # the Procfile's `scheduler` process
-    python -m jobs.scheduler --once    # one tick, then exit (cron, tests)
+    python app.py scheduler           # the Procfile's `scheduler` process
+    python app.py scheduler --once    # one tick, then exit (cron, tests)
+
+Each tick runs three areas: the notifications (orders open, reminders), the
+permanences' mails (domain/duties/mails.py) and the producers' order forms
+(domain/order_forms/sending.py), each deciding what is due at the moment it is given.
 
 No lock, on purpose: exactly once comes from the outbox's unique keys
-(`<kind>:<user>:<distribution>`). Two schedulers at once compute the same due
-notifications; INSERT … ON CONFLICT DO NOTHING lets one row per key in, and each
-scheduler enqueues only the rows it inserted itself. A lock would only save the
-duplicate work, and a lock held by a dead process is one more thing to go wrong.
+(`<kind>:<user>:<distribution>`), and for the order forms from their OrderForm row, claimed
+by the INSERT or UPDATE that writes the form's mails in the same transaction. Two
+schedulers at once compute the same due notifications; INSERT … ON CONFLICT DO NOTHING
+lets one row per key in, and each scheduler enqueues only the rows it inserted itself. A
+lock would only save the duplicate work, and a lock held by a dead process is one more
+thing to go wrong.
 Windows (domain/notifications.py) make a late tick skip what is no longer useful, so a
 scheduler back after two hours sends what is still due and nothing stale.
 
@@ -17,20 +25,25 @@ in-memory broker's messages cannot reach another process.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
-import sys
 import time
 from datetime import datetime
 
-from domain import notifications
-from domain.accounts import MailContext
+from domain import notifications, retention
+from domain.duties import mails as duty_mails
+from domain.kernel import clock
+from domain.order_forms import sending as order_forms
+from domain.outbox import MailContext
+from domain.payments import ledger
+from domain.privacy import inactivity
 from domain.settings import Settings
 from jobs import broker as jobs_broker
 
 log = logging.getLogger("jobs.scheduler")
 INTERVAL = 60.0
+PRUNE_EVERY = 3600.0
+_last_prune: float | None = None
 
 
 def contexts(settings: Settings) -> dict[str, MailContext]:
@@ -46,28 +59,76 @@ async def tick(moment: datetime | None = None) -> int:
     """Queue what is due at `moment` (now by default) and enqueue it; returns how many."""
     from jobs import mail as mail_jobs
 
-    ids = await notifications.queue_due(contexts(jobs_broker.settings()), moment)
+    sites = contexts(jobs_broker.settings())
+    ids = await notifications.queue_due(sites, moment)
+    ids += await duty_mails.queue_due(sites, moment)
+    ids += await order_forms.queue_due(sites, moment)
+    # The ledger's safety net: a validation record no validation used (each used once).
+    await ledger.sweep_validations()
     mail_jobs.enqueue(ids)
     if ids:
         log.info("%s notification(s) mise(s) en file", len(ids))
     return len(ids)
 
 
+async def prune_step(settings: Settings, moment: datetime | None = None) -> dict[str, int]:
+    """Delivered mails, dead links, old form keys and sessions deleted; unused accounts
+    warned, their groups' admins told (Mode création), or deleted. Idempotent, and safe in
+    two schedulers at once: each mail once, each account deleted once (the privacy area's
+    notices and outbox keys are unique). Returns what it did, by kind."""
+    from jobs import mail as mail_jobs
+
+    moment = moment or clock.now()
+    done = await retention.prune(moment, settings.retention_days)
+    pruned = await inactivity.prune_inactive(
+        contexts(settings), moment, settings.inactive_account_days
+    )
+    mail_jobs.enqueue(pruned.mail_ids or [])
+    done |= {
+        "accounts_warned": pruned.warned,
+        "admins_told": pruned.admins_told,
+        "accounts_deleted": pruned.deleted,
+    }
+    if pruned.warned or pruned.admins_told or pruned.deleted:
+        log.info("comptes inutilisés : %s", done)
+    return done
+
+
+async def prune_due(settings: Settings, *, force: bool = False) -> dict[str, int] | None:
+    """The prune step if an hour passed since this process last ran it (or `force`)."""
+    global _last_prune
+    if not force and _last_prune is not None and time.monotonic() - _last_prune < PRUNE_EVERY:
+        return None
+    _last_prune = time.monotonic()
+    return await prune_step(settings)
+
+
+async def _sweep() -> None:
+    """The outbox's sweep: nothing else may run it when no web process is up."""
+    from jobs import mail as mail_jobs
+
+    mail_jobs.sweep_outbox.send()
+
+
 async def run(once: bool = False) -> None:
     from domain import database
-    from jobs import mail as mail_jobs
 
     await database.prepare_engine()
     await database.start_pool()
     try:
         while True:
             started = time.monotonic()
-            try:
-                await tick()
-                # The sweep too: nothing else may run it when no web process is up.
-                mail_jobs.sweep_outbox.send()
-            except Exception:  # noqa: BLE001 - the next minute is another chance
-                log.exception("tour du planificateur en échec")
+            # Each step on its own: a tick that fails (a busy database) must not skip the
+            # prune or the sweep; the next minute is another chance for the one that failed.
+            for name, step in (
+                ("tour", tick),
+                ("nettoyage", lambda: prune_due(jobs_broker.settings(), force=once)),
+                ("balayage", _sweep),
+            ):
+                try:
+                    await step()
+                except Exception:  # noqa: BLE001 - the next minute is another chance
+                    log.exception("planificateur : %s en échec", name)
             if once:
                 return
             await asyncio.sleep(max(1.0, INTERVAL - (time.monotonic() - started)))
@@ -75,20 +136,8 @@ async def run(once: bool = False) -> None:
         await database.close_pool()
 
 
-def main(argv: list[str]) -> int:
-    from domain.settings import SettingsError, load_settings
-
-    parser = argparse.ArgumentParser(prog="python -m jobs.scheduler")
-    parser.add_argument("--once", action="store_true", help="un seul tour, puis s'arrêter")
-    args = parser.parse_args(argv)
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        print(f"Configuration invalide : {error}", file=sys.stderr)
-        return 2
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+async def start(settings: Settings, once: bool = False) -> None:
+    """`python app.py scheduler`: the broker first (actors are declared on it), then ticks."""
     jobs_broker.setup(settings)
     if not settings.redis_url:
         log.warning(
@@ -97,9 +146,4 @@ def main(argv: list[str]) -> int:
         )
     from jobs import mail  # noqa: F401  (actors are declared on the broker set above)
 
-    asyncio.run(run(once=args.once))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    await run(once=once)

@@ -4,17 +4,31 @@ from __future__ import annotations
 
 import contextvars
 import re
+from datetime import timedelta
 
-from domain import accounts, groups
+from domain.demo import world
+from domain.demo.world import PASSWORD
+from domain.outbox import MailContext
 
-PASSWORD = "motdepasse-solide"
+__all__ = ["PASSWORD"]  # the password of every account the builders make
+MAIL_CONTEXT = MailContext(instance="main", site_name="Test", base_url="http://localhost")
+
+
+_TOKEN = re.compile(r'"x-csrftoken": "([^"]+)"')
 
 
 async def csrf_token(client) -> str:
-    token = client.cookies.get("csrftoken")
-    if not token:
-        await client.get("/connexion")
-        token = client.cookies.get("csrftoken")
+    """The token a page gives to its forms, as a browser has it: a logged-in session's is
+    bound to the session, a visitor's is the signed double-submit cookie. Read again only
+    when the cookies changed (a login gives a new session)."""
+    cookies = (client.cookies.get("session"), client.cookies.get("csrftoken"))
+    cached = getattr(client, "_csrf_cache", None)
+    if cached and cached[0] == cookies:
+        return cached[1]
+    page = await client.get("/connexion")
+    token = _TOKEN.search(page.text).group(1)
+    cookies = (client.cookies.get("session"), client.cookies.get("csrftoken"))
+    client._csrf_cache = (cookies, token)
     return token
 
 
@@ -28,22 +42,12 @@ async def post_form(client, url: str, data: dict | None = None, *, htmx: bool = 
 
 
 async def make_user(email: str, first_name: str = "Alice", last_name: str = "Durand") -> int:
-    ctx = accounts.MailContext(instance="main", site_name="Test", base_url="http://localhost")
-    user_id, _ = await accounts.sign_up(
-        email=email, password=PASSWORD, first_name=first_name, last_name=last_name, ctx=ctx
-    )
-    return user_id
+    """An account made by the sign-up itself (its welcome mail queued), password PASSWORD."""
+    return await world.person(email, first_name, last_name, signup=MAIL_CONTEXT)
 
 
 async def make_group(admin_id: int, name: str = "AMAP du Test", kind: str = "amap") -> dict:
-    return await groups.create_group(
-        user_id=admin_id,
-        name=name,
-        kind=kind,
-        registration="open",
-        description="",
-        instance="main",
-    )
+    return await world.group(admin_id, name, kind)
 
 
 async def login(client, email: str, password: str = PASSWORD):
@@ -61,88 +65,19 @@ def link_in(text: str, path_prefix: str) -> str:
 async def make_distribution_world(
     admin_id: int,
     *,
-    kind: str = "market",
-    registration: str = "open",
-    products: int = 3,
-    stock: int | None = None,
     opens_in_hours: float = -1,
     closes_in_hours: float = 48,
-    name: str = "Marché Test",
+    **options,
 ) -> dict:
-    """A group with a producer, a catalog delivering at one distribution and products."""
-    from datetime import UTC, date, datetime, timedelta
-
-    from domain.tables import (
-        Catalog,
-        CatalogDistribution,
-        Distribution,
-        Place,
-        Product,
-        Vendor,
+    """A group with a producer, a catalog delivering at one distribution and products:
+    `world.distribution_world` (kind, registration, products, stock, name, moment), its
+    order window in hours from now."""
+    return await world.distribution_world(
+        admin_id,
+        opens_in=timedelta(hours=opens_in_hours),
+        closes_in=timedelta(hours=closes_in_hours),
+        **options,
     )
-
-    group = await make_group(admin_id, name, kind)
-    if registration != "open":
-        from domain.groups import update_settings
-
-        group = await update_settings(
-            group["id"], name=name, kind=kind, registration=registration, description=""
-        )
-    now = datetime.now(UTC)
-    place = (await Place.insert(Place(group=group["id"], name="Halle")).returning(Place.id))[0]
-    starts = now + timedelta(hours=closes_in_hours + 24)
-    dist = (
-        await Distribution.insert(
-            Distribution(
-                group=group["id"],
-                place=place["id"],
-                starts_at=starts,
-                ends_at=starts + timedelta(hours=2),
-                orders_open_at=now + timedelta(hours=opens_in_hours),
-                orders_close_at=now + timedelta(hours=closes_in_hours),
-            )
-        ).returning(Distribution.id)
-    )[0]["id"]
-    vendor = (
-        await Vendor.insert(Vendor(group=group["id"], name="Ferme du Test")).returning(Vendor.id)
-    )[0]["id"]
-    catalog = (
-        await Catalog.insert(
-            Catalog(
-                group=group["id"],
-                vendor=vendor,
-                name="Légumes",
-                kind="variable",
-                starts_on=date.today() - timedelta(days=30),
-                ends_on=date.today() + timedelta(days=365),
-            )
-        ).returning(Catalog.id)
-    )[0]["id"]
-    await CatalogDistribution.insert(CatalogDistribution(catalog=catalog, distribution=dist))
-    product_ids = []
-    for start in range(0, products, 500):
-        rows = await Product.insert(
-            *[
-                Product(
-                    catalog=catalog,
-                    name=f"Produit {i:03d}",
-                    unit="kg",
-                    price_cents=150 + i,
-                    stock=stock,
-                    position=i,
-                )
-                for i in range(start, min(products, start + 500))
-            ]
-        ).returning(Product.id)
-        product_ids += [row["id"] for row in rows]
-    return {
-        "group": group,
-        "distribution": dist,
-        "catalog": catalog,
-        "vendor": vendor,
-        "products": product_ids,
-        "url": f"/g/{group['slug']}/commandes/{dist}",
-    }
 
 
 _COUNTING: contextvars.ContextVar[QueryCounter | None] = contextvars.ContextVar(
@@ -157,6 +92,7 @@ class QueryCounter:
 
     def __init__(self) -> None:
         self.count = 0
+        self.rows = 0  # the rows those statements returned
 
     def __enter__(self):
         from domain.database import db
@@ -170,7 +106,10 @@ class QueryCounter:
             counter = _COUNTING.get()
             if counter is not None:
                 counter.count += 1
-            return await original(engine, querystring, *args, **kwargs)
+            response = await original(engine, querystring, *args, **kwargs)
+            if counter is not None and isinstance(response, list):
+                counter.rows += len(response)
+            return response
 
         self.cls.run_querystring = counting
         return self

@@ -16,6 +16,7 @@ from litestar.handlers.base import BaseRouteHandler
 
 from domain import accounts, groups
 from domain.instances import serving_instance
+from domain.kernel import forms
 
 
 class Policy(StrEnum):
@@ -60,12 +61,23 @@ async def load_user(connection: ASGIConnection) -> dict | None:
     return user
 
 
-# Ids are 32-bit integers in the database: a larger one in a URL names nothing.
-MAX_ID = 2**31 - 1
+def _served_here(connection: ASGIConnection, group: dict) -> bool:
+    """The host serves the group now; or the routing layer, reading the moves a moment
+    before, decided this host serves it (a move committed in between: for that one request
+    the group is served by either of its two instances, never a 404)."""
+    host = connection.state.instance.key
+    if serving_instance(group) == host:
+        return True
+    return connection.scope.get("move_checked") == group["slug"] and host in (
+        group["instance"],
+        group["previous_instance"],
+    )
 
 
 async def policy_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    if any(isinstance(v, int) and not 0 <= v <= MAX_ID for v in connection.path_params.values()):
+    if any(
+        isinstance(v, int) and not 0 <= v <= forms.MAX_ID for v in connection.path_params.values()
+    ):
         raise NotFoundException("Cette page n'existe pas.")
     raw = handler.opt.get("policy")
     if raw is None:
@@ -78,12 +90,11 @@ async def policy_guard(connection: ASGIConnection, handler: BaseRouteHandler) ->
     if rule is not Policy.USER and slug is None:
         raise PermissionDeniedException("Route de groupe sans groupe.")
     if slug is not None:
-        group = await groups.group_by_slug(slug)
+        found = await groups.group_and_roles(slug, user["id"] if user else None)
         # A moved group is still served by its old instance until the move date.
-        if group is None or serving_instance(group) != connection.state.instance.key:
+        if found is None or not _served_here(connection, found[0]):
             raise NotFoundException("Ce groupe n'existe pas.")
-        connection.state.group = group
-        connection.state.roles = await groups.roles_of(user["id"] if user else None, group["id"])
+        connection.state.group, connection.state.roles = found
         if rule is Policy.GROUP_PUBLIC:
             return
     if user is None:

@@ -1,21 +1,24 @@
-"""Accounts: inscription, connexion, déconnexion, mot de passe oublié, changement d'e-mail."""
+"""Accounts: inscription, connexion, déconnexion, mot de passe oublié, changement d'e-mail,
+and « Vos prénom et nom » (asked before a first order when nobody gave them)."""
 
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 import msgspec
 from litestar import Request, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
 
-from domain import accounts, instances, members
-from domain.accounts import FieldErrors, InvalidLink, TooManyAttempts
+from domain import accounts, instances
+from domain.accounts import TooManyAttempts
+from domain.kernel.errors import FieldErrors, InvalidLink
+from domain.members import invitations
+from domain.outbox import MailContext
 from jobs import mail as mail_jobs
 from web.access import Policy, policy
-from web.pages import redirect, render, safe_next
-
-Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+from web.forms import Form
+from web.pages import flash, form_status, redirect, render, safe_next
+from web.sessions import log_in, log_out, rotate
 
 
 class SignupForm(msgspec.Struct):
@@ -40,28 +43,41 @@ class PasswordForm(msgspec.Struct):
     password: str = ""
 
 
+class PasswordChangeForm(msgspec.Struct):
+    current_password: str = ""
+    new_password: str = ""
+
+
 class EmailChangeForm(msgspec.Struct):
     new_email: str = ""
     password: str = ""
 
 
-def mail_context(request: Request) -> accounts.MailContext:
+class NamesForm(msgspec.Struct):
+    first_name: str = ""
+    last_name: str = ""
+    next: str = ""
+
+
+def mail_context(request: Request) -> MailContext:
     instance = request.state.instance
-    return accounts.MailContext(
-        instance=instance.key, site_name=instance.name, base_url=instance.url
-    )
+    return MailContext(instance=instance.key, site_name=instance.name, base_url=instance.url)
+
+
+def wait_text(seconds: int) -> str:
+    """30 -> "30 secondes", 120 -> "2 minutes"."""
+    if seconds < 60:
+        return f"{seconds} seconde{'s' if seconds > 1 else ''}"
+    minutes = -(-seconds // 60)
+    return f"{minutes} minute{'s' if minutes > 1 else ''}"
+
+
+def too_many(error: TooManyAttempts) -> str:
+    return f"Trop de demandes : réessayez dans {wait_text(error.seconds)}."
 
 
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "inconnue"
-
-
-def log_in(request: Request, user_id: int) -> None:
-    """A fresh session at login (a session id known before is worth nothing after);
-    only a visitor's baskets are carried over, so that they can validate them."""
-    kept = {k: v for k, v in (request.session or {}).items() if k.startswith("basket:")}
-    request.clear_session()
-    request.set_session({**kept, "user_id": user_id})
 
 
 @get("/inscription", opt=policy(Policy.ANONYMOUS), name="signup")
@@ -74,15 +90,19 @@ async def signup(request: Request, data: Annotated[SignupForm, Form]) -> object:
     # An account an admin prepared ("Nouveau client", import) is finished through the link
     # sent to its address, never by whoever types that address here.
     if not accounts.check_email(accounts.normalize_email(data.email)):
-        pending = await members.invite_pending_account(
+        pending = await invitations.invite_pending_account(
             data.email, safe_next(data.next, ""), mail_context(request)
         )
         if pending is not None:
-            mail_jobs.enqueue(pending)
+            await mail_jobs.hand_over(pending.mail_ids)
             return render(
                 request,
                 "members/pending_signup.html",
-                {"email": accounts.normalize_email(data.email), "next": safe_next(data.next, "")},
+                {
+                    "email": accounts.normalize_email(data.email),
+                    "next": safe_next(data.next, ""),
+                    "held": pending.held,
+                },
             )
     try:
         user_id, mail_ids = await accounts.sign_up(
@@ -91,6 +111,15 @@ async def signup(request: Request, data: Annotated[SignupForm, Form]) -> object:
             first_name=data.first_name,
             last_name=data.last_name,
             ctx=mail_context(request),
+            address=client_address(request),
+        )
+    except TooManyAttempts as error:
+        form = msgspec.structs.asdict(data) | {"password": ""}
+        return render(
+            request,
+            "accounts/signup.html",
+            {"form": form, "errors": {"email": too_many(error)}, "next": data.next},
+            status_code=429,
         )
     except FieldErrors as error:
         form = msgspec.structs.asdict(data) | {"password": ""}
@@ -98,9 +127,9 @@ async def signup(request: Request, data: Annotated[SignupForm, Form]) -> object:
             request,
             "accounts/signup.html",
             {"form": form, "errors": error.errors, "next": data.next},
-            status_code=200 if request.headers.get("hx-request") else 422,
+            status_code=form_status(request),
         )
-    mail_jobs.enqueue(mail_ids)
+    await mail_jobs.hand_over(mail_ids)
     log_in(request, user_id)
     return redirect(request, safe_next(data.next))
 
@@ -127,8 +156,8 @@ async def login(request: Request, data: Annotated[LoginForm, Form]) -> object:
             email=data.email,
             password=data.password,
             address=client_address(request),
-            max_per_account=settings.login_max_failures_per_account,
-            max_per_address=settings.login_max_failures_per_address,
+            max_per_pair=settings.login_max_per_pair,
+            max_per_account=settings.login_max_per_account,
             window_seconds=settings.login_window_seconds,
         )
     except (FieldErrors, TooManyAttempts) as error:
@@ -136,8 +165,8 @@ async def login(request: Request, data: Annotated[LoginForm, Form]) -> object:
             error.errors
             if isinstance(error, FieldErrors)
             else {
-                "password": "Trop de tentatives de connexion. "
-                f"Réessayez dans {error.minutes} minutes ou réinitialisez votre mot de passe."
+                "password": "Trop de tentatives de connexion depuis cet appareil. "
+                f"Réessayez dans {wait_text(error.seconds)}, ou réinitialisez votre mot de passe."
             }
         )
         return render(
@@ -149,7 +178,7 @@ async def login(request: Request, data: Annotated[LoginForm, Form]) -> object:
                 "next": data.next,
                 "moved": await moved_notice(request, data.next),
             },
-            status_code=200 if request.headers.get("hx-request") else 422,
+            status_code=form_status(request),
         )
     log_in(request, user_id)
     return redirect(request, safe_next(data.next))
@@ -157,7 +186,7 @@ async def login(request: Request, data: Annotated[LoginForm, Form]) -> object:
 
 @post("/deconnexion", opt=policy(Policy.ANONYMOUS))
 async def logout(request: Request) -> object:
-    request.clear_session()
+    log_out(request)
     return redirect(request, "/")
 
 
@@ -170,11 +199,19 @@ async def forgot_page(request: Request) -> object:
 async def forgot(request: Request, data: Annotated[EmailForm, Form]) -> object:
     errors = accounts.check_email(accounts.normalize_email(data.email))
     if not errors:
-        mail_jobs.enqueue(await accounts.request_password_reset(data.email, mail_context(request)))
+        try:
+            await mail_jobs.hand_over(
+                await accounts.request_password_reset(
+                    data.email, mail_context(request), client_address(request)
+                )
+            )
+        except TooManyAttempts as error:
+            errors = {"email": too_many(error)}
     return render(
         request,
         "accounts/forgot.html",
         {"form": {"email": data.email}, "errors": errors, "sent": not errors},
+        status_code=429 if errors.get("email", "").startswith("Trop") else 200,
     )
 
 
@@ -207,6 +244,7 @@ async def reset(request: Request, token: str, data: Annotated[PasswordForm, Form
             {"token": token, "valid": False, "errors": {}},
             status_code=410,
         )
+    # Every browser logged in to this account was logged out; this one starts afresh.
     log_in(request, user_id)
     request.session["flash"] = "Votre mot de passe a été changé."
     return redirect(request, "/")
@@ -233,9 +271,9 @@ async def email_change(request: Request, data: Annotated[EmailChangeForm, Form])
             "accounts/account.html",
             {"form": {"new_email": data.new_email}, "errors": error.errors, "flash": None},
             fragment="accounts/_email_form.html",
-            status_code=200 if request.headers.get("hx-request") else 422,
+            status_code=form_status(request),
         )
-    mail_jobs.enqueue(mail_ids)
+    await mail_jobs.hand_over(mail_ids)
     return render(
         request,
         "accounts/account.html",
@@ -244,13 +282,86 @@ async def email_change(request: Request, data: Annotated[EmailChangeForm, Form])
     )
 
 
+@post("/compte/mot-de-passe", opt=policy(Policy.USER))
+async def password_change(request: Request, data: Annotated[PasswordChangeForm, Form]) -> object:
+    """With the current password; every other browser logged in to the account is logged out."""
+    user = request.state.user
+    try:
+        await accounts.change_password(user["id"], data.current_password, data.new_password)
+    except FieldErrors as error:
+        return render(
+            request,
+            "accounts/account.html",
+            {"form": {}, "errors": error.errors, "flash": None, "sent": None},
+            status_code=form_status(request),
+        )
+    log_in(request, user["id"])
+    flash(request, "Votre mot de passe a été changé ; vos autres appareils sont déconnectés.")
+    return redirect(request, "/compte")
+
+
 @get("/compte/email/{token:str}", opt=policy(Policy.ANONYMOUS))
 async def email_confirm(request: Request, token: str) -> object:
     try:
-        new_email = await accounts.confirm_email_change(token)
+        new_email, mail_ids = await accounts.confirm_email_change(
+            token, mail_context(request), request.app.state.settings.support_email
+        )
     except (InvalidLink, FieldErrors):
         return render(request, "accounts/email_confirmed.html", {"ok": False}, status_code=410)
+    await mail_jobs.hand_over(mail_ids)
+    if request.session:
+        rotate(request)  # the login changed: a session id known before is worth nothing now
     return render(request, "accounts/email_confirmed.html", {"ok": True, "email": new_email})
+
+
+# ---- « Vos prénom et nom » -----------------------------------------------------------------
+
+
+def names_needed(request: Request) -> bool:
+    """The logged-in person has not given both names yet (an address an admin added)."""
+    user = request.state.user
+    return user is not None and accounts.lacks_names(user)
+
+
+def names_url(next_path: str) -> str:
+    """The short form, then back to `next_path` (a local path)."""
+    return f"/compte/nom?next={quote(next_path, safe='/')}"
+
+
+def _names_page(request: Request, form: dict, errors: dict, next_path: str, status: int = 200):
+    return render(
+        request,
+        "accounts/names.html",
+        {
+            "form": form,
+            "errors": errors,
+            "next": next_path,
+            "ordering": "/commandes/" in next_path,
+        },
+        status_code=status,
+    )
+
+
+@get("/compte/nom", opt=policy(Policy.USER))
+async def names_page(request: Request, next: str = "") -> object:
+    user = request.state.user
+    form = {"first_name": user["first_name"], "last_name": user["last_name"]}
+    return _names_page(request, form, {}, safe_next(next, ""))
+
+
+@post("/compte/nom", opt=policy(Policy.USER))
+async def names(request: Request, data: Annotated[NamesForm, Form]) -> object:
+    next_path = safe_next(data.next, "")
+    try:
+        await accounts.set_names(request.state.user["id"], data.first_name, data.last_name)
+    except FieldErrors as error:
+        form = {"first_name": data.first_name, "last_name": data.last_name}
+        return _names_page(request, form, error.errors, next_path, form_status(request))
+    if "/commandes/" in next_path:
+        flash(request, "Merci, vos prénom et nom sont enregistrés. Votre panier est gardé.")
+    else:
+        flash(request, "Vos prénom et nom sont enregistrés.")
+    return redirect(request, next_path or "/compte")
 
 
 handlers = [
@@ -264,6 +375,9 @@ handlers = [
     reset_page,
     reset,
     account_page,
+    password_change,
     email_change,
     email_confirm,
+    names_page,
+    names,
 ]

@@ -3,20 +3,17 @@ link of those mails, and the test e-mail page ("Envoyer un e-mail de test")."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 import msgspec
 from litestar import Request, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
 
-from domain import notifications, outbox
+from domain import accounts, communications
 from jobs import mail as mail_jobs
 from web.access import Policy, policy
+from web.accounts import client_address, mail_context
+from web.forms import Form
 from web.pages import flash, pop_flash, redirect, render
-
-Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
 class PreferencesForm(msgspec.Struct):
@@ -30,10 +27,10 @@ def _page_context(request: Request, prefs: dict[str, bool], saved: bool = False)
             {
                 "kind": kind,
                 "label": label,
-                "help": notifications.KIND_HELP[kind],
+                "help": communications.KIND_HELP[kind],
                 "on": prefs[kind],
             }
-            for kind, label in notifications.KINDS.items()
+            for kind, label in communications.KINDS.items()
         ],
         "saved": saved,
         "flash": pop_flash(request),
@@ -42,7 +39,7 @@ def _page_context(request: Request, prefs: dict[str, bool], saved: bool = False)
 
 @get("/compte/communications", opt=policy(Policy.USER), name="communications")
 async def communications_page(request: Request) -> object:
-    prefs = await notifications.preferences(request.state.user["id"])
+    prefs = await communications.preferences(request.state.user["id"])
     return render(
         request,
         "communications/page.html",
@@ -54,8 +51,8 @@ async def communications_page(request: Request) -> object:
 @post("/compte/communications", opt=policy(Policy.USER))
 async def save_communications(request: Request, data: Annotated[PreferencesForm, Form]) -> object:
     kinds = {data.kinds} if isinstance(data.kinds, str) else set(data.kinds)
-    prefs = await notifications.set_preferences(request.state.user["id"], kinds)
-    if request.headers.get("hx-request") == "true":
+    prefs = await communications.set_preferences(request.state.user["id"], kinds)
+    if request.htmx:
         return render(
             request,
             "communications/page.html",
@@ -70,7 +67,7 @@ async def save_communications(request: Request, data: Annotated[PreferencesForm,
 
 
 def _read_token(request: Request, token: str) -> tuple[int, str] | None:
-    return notifications.read_unsubscribe_token(request.app.state.settings.secret_key, token)
+    return communications.read_unsubscribe_token(request.app.state.settings.secret_key, token)
 
 
 @get("/desabonnement/{token:str}", opt=policy(Policy.ANONYMOUS), name="unsubscribe")
@@ -84,7 +81,7 @@ async def unsubscribe_page(request: Request, token: str) -> object:
         {
             "token": token,
             "valid": found is not None,
-            "kind_label": notifications.KINDS[found[1]] if found else "",
+            "kind_label": communications.KINDS[found[1]] if found else "",
             "done": False,
         },
         status_code=200 if found else 404,
@@ -101,14 +98,14 @@ async def unsubscribe(request: Request, token: str) -> object:
     proof, and it can only turn one kind of automatic mail off."""
     found = _read_token(request, token)
     if found is not None:
-        await notifications.unsubscribe(*found)
+        await communications.unsubscribe(*found)
     return render(
         request,
         "communications/unsubscribe.html",
         {
             "token": token,
             "valid": found is not None,
-            "kind_label": notifications.KINDS[found[1]] if found else "",
+            "kind_label": communications.KINDS[found[1]] if found else "",
             "done": found is not None,
         },
         status_code=200 if found else 404,
@@ -119,13 +116,16 @@ async def unsubscribe(request: Request, token: str) -> object:
 
 
 def _sender(request: Request) -> str:
-    return request.state.instance.mail_from or request.app.state.settings.mail_from
+    return request.app.state.settings.sender(request.state.instance)
 
 
 def _test_context(request: Request, sent: str | None) -> dict:
+    settings = request.app.state.settings
+    dkim = settings.dkim(request.state.instance)
     return {
         "sender": _sender(request),
-        "support": request.app.state.settings.support_email,
+        "signed_for": dkim.domain if dkim else "",
+        "support": settings.support_email,
         "sent": sent,
     }
 
@@ -137,25 +137,25 @@ async def test_email_page(request: Request) -> object:
 
 @post("/compte/email-de-test", opt=policy(Policy.USER))
 async def send_test_email(request: Request) -> object:
-    """One test mail per minute at most: the key names the minute."""
     user = request.state.user
-    instance = request.state.instance
-    minute = datetime.now(UTC).strftime("%Y%m%d%H%M")
-    mail_id = await outbox.queue(
-        key=f"test:{user['id']}:{minute}",
-        kind="test",
-        to=user["email"],
-        template="test_mail",
-        instance=instance.key,
-        user=user["id"],
-        context={
-            "first_name": user["first_name"],
-            "site_name": instance.name,
-            "sender": _sender(request),
-            "url": f"{instance.url}/compte/email-de-test",
-        },
-    )
-    mail_jobs.enqueue([mail_id])
+    try:
+        dkim = request.app.state.settings.dkim(request.state.instance)
+        mail_id = await communications.queue_test_mail(
+            user,
+            mail_context(request),
+            _sender(request),
+            client_address(request),
+            signed_for=dkim.domain if dkim else "",
+        )
+    except accounts.TooManyAttempts:
+        return render(
+            request,
+            "communications/test_email.html",
+            _test_context(request, "limited"),
+            fragment="communications/_test_result.html",
+            status_code=429,
+        )
+    await mail_jobs.hand_over([mail_id])
     return render(
         request,
         "communications/test_email.html",

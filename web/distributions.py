@@ -7,20 +7,20 @@ from typing import Annotated
 
 import msgspec
 from litestar import Request, get, post
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body
 
 from domain import distributions
-from domain.accounts import FieldErrors
-from domain.distributions import DistributionForm, label, local
+from domain.distributions import DistributionForm
+from domain.kernel import clock
+from domain.kernel.dates import format_moment, label, local
+from domain.kernel.errors import FieldErrors
+from domain.kernel.wording import plural
 from jobs import mail as mail_jobs
 from web.access import Policy, policy
 from web.accounts import mail_context
+from web.forms import Form
 from web.groups import group_context
 from web.pages import flash, form_status, pop_flash, redirect, render
-
-Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
 class PlaceForm(msgspec.Struct):
@@ -39,10 +39,20 @@ class DistributionData(msgspec.Struct):
 
 
 def view(d: dict) -> dict:
-    """A distribution with its dates as people read them, in Paris time."""
+    """A distribution with its dates as people read them, in Paris time; `window`: whether
+    its orders are not open yet, open, or closed now."""
+    moment = clock.now()
+    window = (
+        "later"
+        if moment < d["orders_open_at"]
+        else "open"
+        if moment < d["orders_close_at"]
+        else "closed"
+    )
     return d | {
+        "window": window,
         "when": label(d["starts_at"]),
-        "ends": f"{local(d['ends_at']):%H:%M}",
+        "ends": format_moment(d["ends_at"], "time"),
         "opens_label": label(d["orders_open_at"]),
         "closes_label": label(d["orders_close_at"]),
     }
@@ -50,7 +60,9 @@ def view(d: dict) -> dict:
 
 def _told(mail_ids: list[int | None]) -> str:
     count = len([i for i in mail_ids if i])
-    return f" {count} adhérent(s) prévenu(s) par e-mail." if count else ""
+    return (
+        f" {plural(count, 'adhérent prévenu', 'adhérents prévenus')} par e-mail." if count else ""
+    )
 
 
 def _list_url(request: Request) -> str:
@@ -223,7 +235,7 @@ def _move_form(d: dict) -> dict:
     return {
         "place_id": str(d["place"]),
         "day": local(d["starts_at"]).date().isoformat(),
-        "start": f"{local(d['starts_at']):%H:%M}",
+        "start": format_moment(d["starts_at"], "time"),
         "end": d["ends"],
         "opens": "",
         "closes": "",
@@ -270,7 +282,7 @@ async def move(
     except FieldErrors as error:
         form = msgspec.structs.asdict(data)
         return await _move_page(request, dist, form, error.errors, form_status(request))
-    mail_jobs.enqueue(mail_ids)
+    await mail_jobs.hand_over(mail_ids)
     moved = await _distribution_or_404(request, distribution_id)
     told = _told(mail_ids)
     flash(request, f"Distribution déplacée au {moved['when']}.{told}")
@@ -293,7 +305,7 @@ async def cancel(request: Request, slug: str, distribution_id: int) -> object:
     mail_ids = await distributions.cancel_distribution(
         request.state.group["id"], distribution_id, mail_context(request)
     )
-    mail_jobs.enqueue(mail_ids)
+    await mail_jobs.hand_over(mail_ids)
     told = _told(mail_ids)
     flash(request, f"Distribution du {dist['when']} annulée.{told}")
     return redirect(request, _list_url(request))

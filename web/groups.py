@@ -6,15 +6,13 @@ from typing import Annotated
 
 import msgspec
 from litestar import Request, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
 
 from domain import groups, instances, producer_space
-from domain.accounts import FieldErrors
+from domain.kernel.errors import FieldErrors
+from domain.members import joining
 from web.access import Policy, policy
-from web.pages import redirect, render
-
-Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+from web.forms import Form
+from web.pages import form_status, redirect, render
 
 
 class GroupForm(msgspec.Struct):
@@ -65,6 +63,15 @@ async def home(request: Request) -> object:
             "my_groups": my_groups,
             "flash": flash,
             "selling": [g for g in selling if g["serving"] == request.state.instance.key],
+            # Groups that moved from here to another site: with their new address.
+            "selling_elsewhere": [
+                g | {"site": i.name, "url": f"{i.url.rstrip('/')}/g/{g['slug']}/catalogues"}
+                for g in selling
+                if g["serving"] != request.state.instance.key
+                and g["previous_instance"] == request.state.instance.key
+                for i in settings.instances
+                if i.key == g["serving"]
+            ],
             "is_producer": bool(selling),
             "moved": [
                 g | {"site": i.name, "url": f"{i.url.rstrip('/')}/g/{g['slug']}"}
@@ -111,22 +118,29 @@ async def create_group(request: Request, data: Annotated[GroupForm, Form]) -> ob
                 "kinds": groups.KINDS,
                 "registrations": groups.REGISTRATIONS,
             },
-            status_code=200 if request.headers.get("hx-request") else 422,
+            status_code=form_status(request),
         )
     return redirect(request, f"/g/{group['slug']}")
 
 
 async def group_home_context(request: Request, **extra) -> dict:
     """The home page, with the visitor's way in: following an open group, their request
-    to join a group with a waiting list (members.join_state)."""
-    from domain import members
+    to join a group with a waiting list (joining.join_state)."""
 
     user, group = request.state.user, request.state.group
     join = None
     if user and not request.state.roles.member and group["registration"] == "waiting_list":
-        join = await members.join_state(user["id"], group["id"])
+        join = await joining.join_state(user["id"], group["id"])
     flash = request.session.pop("flash", None) if request.session else None
-    context = {"join": join, "join_form": {}, "errors": {}, "flash": flash} | extra
+    # The group's calendar (web/calendars.py), as a webcal:// link: one click subscribes.
+    url = f"{request.state.instance.url}/g/{group['slug']}/calendrier.ics"
+    context = {
+        "join": join,
+        "join_form": {},
+        "errors": {},
+        "flash": flash,
+        "calendar_webcal": "webcal://" + url.split("://", 1)[1],
+    } | extra
     return group_context(request, active="accueil", **context)
 
 
@@ -177,7 +191,7 @@ async def save_settings(request: Request, slug: str, data: Annotated[GroupForm, 
                 migration=migration_of(request, group),
             ),
             fragment="groups/_settings_form.html",
-            status_code=200 if request.headers.get("hx-request") else 422,
+            status_code=form_status(request),
         )
     return render(
         request,

@@ -1,8 +1,10 @@
-"""/healthz: the state of the database and of the broker, for the platform's probes."""
+"""/healthz: the state of the database and of the broker, for the platform's probes; and
+/favicon.ico."""
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from litestar import Request, get
 from litestar.response import Response
@@ -47,4 +49,17 @@ async def healthz(request: Request) -> Response:
     )
 
 
-handlers = [healthz]
+FAVICON = Path(__file__).resolve().parent.parent / "static" / "favicon.ico"
+
+
+@get("/favicon.ico", opt=policy(Policy.ANONYMOUS), name="favicon", include_in_schema=False)
+async def favicon() -> Response:
+    """Browsers ask for it on every site, whatever the page says."""
+    return Response(
+        FAVICON.read_bytes(),
+        media_type="image/x-icon",
+        headers={"Cache-Control": "public, max-age=604800"},
+    )
+
+
+handlers = [healthz, favicon]

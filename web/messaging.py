@@ -10,18 +10,16 @@ from typing import Annotated
 import msgspec
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
 
 from domain import messaging
-from domain.accounts import FieldErrors
+from domain.kernel.errors import FieldErrors
+from domain.kernel.wording import plural
 from jobs import mail as mail_jobs
 from web.access import Policy, policy
 from web.accounts import mail_context
+from web.forms import Multipart
 from web.groups import group_context
 from web.pages import flash, form_status, pop_flash, redirect, render
-
-Multipart = Body(media_type=RequestEncodingType.MULTI_PART)
 
 
 class MessageForm(msgspec.Struct):
@@ -42,14 +40,15 @@ async def _page(
     group = request.state.group
     form = form or {"subject": "", "body": "", "recipients": "all"}
     choices = await messaging.recipient_choices(group["id"])
-    count = await messaging.count(group["id"], form["recipients"])
+    reach = await messaging.reach(group["id"], form["recipients"])
     return group_context(
         request,
         active="messagerie",
         choices=choices,
         form=form,
         form_key=secrets.token_urlsafe(12),
-        count=count,
+        count=reach.total if reach else None,
+        reach=reach,
         errors=errors or {},
         preview=preview,
         history=await messaging.history(group["id"]),
@@ -75,6 +74,15 @@ async def _draft(data: MessageForm) -> messaging.Draft:
 
 def _form(data: MessageForm) -> dict:
     return {"subject": data.subject, "body": data.body, "recipients": data.recipients}
+
+
+def sent_notice(reached: messaging.Reach) -> str:
+    """« Message envoyé à 4 destinataires. », and who will not get it by mail."""
+    text = f"Message envoyé à {plural(reached.total, 'destinataire')}."
+    if reached.unreachable:
+        will = "ne le recevra" if reached.unreachable == 1 else "ne le recevront"
+        text += f" {reached.unreachable} {will} pas par e-mail ({reached.detail})."
+    return text
 
 
 @get("/g/{slug:str}/messagerie", opt=policy(Policy.MESSAGES), name="group_messagerie")
@@ -123,7 +131,7 @@ async def send_message(
 ) -> object:
     draft = await _draft(data)
     try:
-        message_id, sent_to = await messaging.send(
+        message_id, reached = await messaging.send(
             request.state.group,
             request.state.user,
             draft,
@@ -138,8 +146,8 @@ async def send_message(
             status_code=form_status(request),
         )
     if message_id is not None:
-        mail_jobs.enqueue_message(message_id)
-        flash(request, f"Message envoyé à {sent_to} destinataire{'s' if sent_to > 1 else ''}.")
+        await mail_jobs.hand_over_message(message_id)
+        flash(request, sent_notice(reached))
     return redirect(request, f"/g/{slug}/messagerie")
 
 

@@ -3,31 +3,35 @@
 Each + / − sends one small htmx request answered by the line and the basket total;
 without JavaScript the page is one form that still works. In an open market a
 visitor fills a basket without an account and registers at "Valider ma commande".
+A person who never gave their names (an address an admin added) is asked for them
+(« Vos prénom et nom ») when they open an ordering page, and at any change or validation
+that reaches here without them, then comes back to their basket.
 """
 
 from __future__ import annotations
 
-import secrets
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.params import Body
+from markupsafe import Markup
 
-from domain import members, ordering
-from domain.ordering import BasketErrors, OrderingError
+from domain.idempotency import new_key
+from domain.kernel import forms
+from domain.kernel.dates import label
+from domain.members import joining
+from domain.ordering import BasketErrors, OrderingError, baskets, changes, history
+from domain.payments import account
 from jobs import mail as mail_jobs
 from web.access import Policy, policy
-from web.accounts import mail_context
+from web.accounts import mail_context, names_needed, names_url
 from web.groups import group_context
 from web.pages import redirect, render
+from web.payments.common import words
 
 RawForm = Body(media_type=RequestEncodingType.URL_ENCODED)
-
-
-def new_key() -> str:
-    return secrets.token_urlsafe(12)
 
 
 def _is_open_market(group: dict) -> bool:
@@ -60,10 +64,11 @@ def _save_guest_basket(request: Request, distribution_id: int, basket: dict[int,
 
 
 async def _ensure_member(request: Request, user_id: int) -> None:
-    """A logged-in visitor ordering in an open market becomes a member of it."""
+    """ "Suivre ce marché": a logged-in visitor becomes a member of the open market. (An
+    order joins in its own transaction instead: a refused order makes no member.)"""
     if not request.state.roles.member:
-        mail_jobs.enqueue(
-            await members.join_open_group(user_id, request.state.group["id"], mail_context(request))
+        await mail_jobs.hand_over(
+            await joining.join_open_group(user_id, request.state.group["id"], mail_context(request))
         )
 
 
@@ -73,28 +78,126 @@ async def orders_tab(request: Request, slug: str) -> object:
     if not request.state.roles.member and not _is_open_market(group):
         _orderer(request)  # raises the right refusal
     user = request.state.user
-    coming = await ordering.open_distributions(group["id"], user["id"] if user else None)
+    coming = await baskets.open_distributions(group["id"], user["id"] if user else None)
+    upcoming = None if coming else await baskets.next_opening(group["id"])
     return render(
-        request, "ordering/tab.html", group_context(request, active="commandes", coming=coming)
+        request,
+        "ordering/tab.html",
+        group_context(request, active="commandes", coming=coming, upcoming=upcoming),
     )
 
 
-async def _page(request: Request, distribution_id: int, **extra) -> object:
+class Slots(NamedTuple):
+    """What a product line shows of the member's quantity (ordering/_line.html)."""
+
+    cls: str  # the line's class: it holds a quantity
+    less: str  # the quantity "−" sets without JavaScript
+    off: str  # "−" disabled at zero
+    q: str
+    more: str  # the quantity "+" sets without JavaScript
+
+
+def slots(q: int) -> Slots:
+    return Slots(
+        Markup(' class="in"') if q else "",
+        str(max(q - 1, 0)),
+        "" if q else Markup(" disabled"),
+        str(q),
+        str(q + 1),
+    )
+
+
+# A line rendered with these marks in the slots, split there: its fixed pieces.
+_MARKS = Slots(*(Markup(f"\x00{i}\x00") for i in range(len(Slots._fields))))
+_SLOT_NAMES = {str(i) for i in range(len(Slots._fields))}
+# (url, editable, the product's row) -> (pieces, slot of each gap, the line at quantity 0).
+# A line is a function of its key alone (every column the page reads of the product is in
+# it, stock included): nothing to invalidate, in one process or many; bounded in size.
+_LINES: dict[tuple, tuple[tuple[str, ...], tuple[int, ...], str]] = {}
+LINES_KEPT = 20_000
+
+
+def _fill(pieces: tuple[str, ...], gaps: tuple[int, ...], values: Slots) -> str:
+    out = [pieces[0]]
+    for gap, piece in zip(gaps, pieces[1:], strict=True):
+        out.append(values[gap])
+        out.append(piece)
+    return "".join(out)
+
+
+def _line_parts(macro, product: dict, url: str, editable: bool):
+    key = (url, editable, tuple(product.values()))
+    parts = _LINES.get(key)
+    if parts is None:
+        split = str(macro(product, _MARKS, None, url, editable)).split("\x00")
+        if len(split) % 2 == 0 or not set(split[1::2]) <= _SLOT_NAMES:
+            return None  # a NUL in the data: this line is rendered whole, every time
+        pieces, gaps = tuple(split[0::2]), tuple(int(gap) for gap in split[1::2])
+        parts = (pieces, gaps, _fill(pieces, gaps, slots(0)))
+        if len(_LINES) >= LINES_KEPT:
+            _LINES.clear()
+        _LINES[key] = parts
+    return parts
+
+
+def page_lines(
+    request: Request, basket: baskets.Basket, url: str, editable: bool, errors: dict
+) -> list[Markup]:
+    """The product lines of each producer of the page: each line rendered once (for the
+    first member who sees it in that state), then only the member's quantity filled in."""
+    engine = request.app.template_engine.engine
+    macro = engine.get_template("ordering/_line.html").module.line
+    quantities = basket.quantities
+    rendered = []
+    for vendor in basket.vendors:
+        chunks = []
+        for product in vendor["products"]:
+            q = quantities.get(product["id"], 0)
+            error = errors.get(product["id"])
+            parts = None if error else _line_parts(macro, product, url, editable)
+            if parts is None:
+                chunks.append(str(macro(product, slots(q), error, url, editable)))
+            else:
+                chunks.append(_fill(parts[0], parts[1], slots(q)) if q else parts[2])
+        rendered.append(Markup("".join(chunks)))
+    return rendered
+
+
+def _page_url(request: Request, distribution_id: int) -> str:
+    return f"/g/{request.state.group['slug']}/commandes/{distribution_id}"
+
+
+async def _page(request: Request, distribution_id: int, *, ask_names: bool = False, **extra):
+    """The ordering page; `ask_names`: first the names form, if orders are open and the
+    person ordering never gave their names."""
     group = request.state.group
     user_id = _orderer(request)
     guest = _guest_basket(request, distribution_id) if user_id is None else None
-    basket = await ordering.basket(group["id"], distribution_id, user_id, guest)
+    basket = await baskets.basket(group["id"], distribution_id, user_id, guest)
     if basket is None:
         raise NotFoundException("Distribution introuvable.")
+    if ask_names and user_id is not None and basket.state == "open" and names_needed(request):
+        return redirect(request, names_url(_page_url(request, distribution_id)))
+    errors = extra.pop("errors", {})
+    url = _page_url(request, distribution_id)
+    editable = basket.state == "open"
+    payment = None
+    if user_id is not None and basket.order and basket.order["state"] == "validated":
+        # What the member owes for it and how to pay (None: the group keeps no accounts).
+        payment = await account.order_payment(group["id"], user_id, basket.order["id"])
     context = group_context(
         request,
         active="commandes",
         basket=basket,
         guest=user_id is None,
         key=new_key(),
-        new_key=new_key,
-        label=ordering.label,
-        errors=extra.pop("errors", {}),
+        label=label,
+        errors=errors,
+        url=url,
+        editable=editable,
+        lines=page_lines(request, basket, url, editable, errors),
+        payment=payment,
+        **words(),
         **extra,
     )
     return render(
@@ -108,7 +211,7 @@ async def _page(request: Request, distribution_id: int, **extra) -> object:
 @get("/g/{slug:str}/commandes/{distribution_id:int}", opt=policy(Policy.GROUP_PUBLIC))
 async def order_page(request: Request, slug: str, distribution_id: int) -> object:
     flash = (request.session or {}).pop("flash", None) if request.session else None
-    return await _page(request, distribution_id, flash=flash)
+    return await _page(request, distribution_id, ask_names=True, flash=flash)
 
 
 @post(
@@ -122,35 +225,51 @@ async def change_line(
     product_id: int,
     data: Annotated[dict[str, str], RawForm],
 ) -> object:
-    """One quantity change: answers the line and the basket total, a few hundred bytes."""
+    """One line's change, a few hundred bytes back (the line and the basket total): a + / −
+    tap sends `delta` (relative: taps queued by the page add up), the quantity field its
+    typed value (absolute); each request carries the key static/app.js made for it (`k`),
+    so a replayed request acts once."""
     group = request.state.group
     user_id = _orderer(request)
-    raw_quantity = data.get("q", data.get(f"q{product_id}", "0"))
+    if user_id is not None and names_needed(request):
+        # The page asks first; a change from a page opened before: the names, then back.
+        return redirect(request, names_url(_page_url(request, distribution_id)))
+    delta = data.get("delta")
+    quantity = None if delta is not None else data.get("q", data.get(f"q{product_id}", "0"))
+    key = data.get("k")
     error = None
     if user_id is None:
-        current, errors = await _guest_change(request, distribution_id, {product_id: raw_quantity})
+        current, errors = await _guest_change(
+            request,
+            distribution_id,
+            {product_id: quantity} if delta is None else {},
+            deltas={product_id: delta} if delta is not None else None,
+            key=key,
+        )
         error = errors.get(product_id)
         product = current.products.get(product_id)
         quantity = current.quantities.get(product_id, 0)
         total, state, stock_left = current.total_cents, "draft", None
     else:
-        await _ensure_member(request, user_id)
         try:
-            result, mail_ids = await ordering.set_quantity(
+            result, mail_ids = await changes.set_quantity(
                 user_id=user_id,
                 group_id=group["id"],
                 distribution_id=distribution_id,
                 product_id=product_id,
-                quantity=raw_quantity,
-                key=data.get("k"),
+                quantity=quantity,
+                delta=delta,
+                key=key,
                 ctx=mail_context(request),
+                join=not request.state.roles.member,
+                own=True,
             )
-            mail_jobs.enqueue(mail_ids)
+            await mail_jobs.hand_over(mail_ids)
             product, quantity, total = result.product, result.quantity, result.total_cents
             state, stock_left = result.order_state, result.stock_left
         except OrderingError as refused:
             error = refused.message
-            current = await ordering.basket(group["id"], distribution_id, user_id)
+            current = await baskets.basket(group["id"], distribution_id, user_id)
             if current is None:
                 raise NotFoundException("Distribution introuvable.") from refused
             product = current.products.get(product_id)
@@ -165,49 +284,63 @@ async def change_line(
     context = {
         "group": group,
         "p": product,
-        "q": quantity,
+        "s": slots(quantity),
         "error": error,
         "total_cents": total,
         "order_state": state,
         "editable": True,
         "url": f"/g/{slug}/commandes/{distribution_id}",
-        "new_key": new_key,
         "oob": True,
     }
-    if request.headers.get("hx-request") != "true":
+    if not request.htmx:
         # Without htmx this URL is not used by the page; answer with the page anyway.
         return redirect(request, f"/g/{slug}/commandes/{distribution_id}")
     return render(request, "ordering/_line.html", context)
 
 
+GUEST_KEYS_KEPT = 50  # a replay comes within seconds: the last taps' keys are enough
+
+
 async def _guest_change(
-    request: Request, distribution_id: int, quantities: dict[int, str]
-) -> tuple[ordering.Basket, dict[int, str]]:
+    request: Request,
+    distribution_id: int,
+    quantities: dict[int, str],
+    *,
+    deltas: dict[int, str] | None = None,
+    key: str | None = None,
+) -> tuple[baskets.Basket, dict[int, str]]:
     """A visitor's basket lives in their session until they register; like a member's form,
-    one refused line and nothing is kept."""
-    current, errors = await ordering.set_guest_quantities(
+    one refused line and nothing is kept. The keys of their last requests are kept there
+    too: a replayed tap changes nothing."""
+    seen = (request.session or {}).get(f"keys:{distribution_id}", [])
+    key = key if key and len(key) <= 64 else None  # no form of ours sends a longer one
+    replayed = key is not None and key in seen
+    current, errors = await changes.set_guest_quantities(
         request.state.group["id"],
         distribution_id,
         _guest_basket(request, distribution_id),
-        quantities,
+        {} if replayed else quantities,
+        deltas=None if replayed else deltas,
     )
     if current is None:
         raise NotFoundException("Distribution introuvable.")
-    if not errors:
+    if not errors and not replayed:
         _save_guest_basket(request, distribution_id, current.quantities)
+        if key:
+            session = dict(request.session)
+            session[f"keys:{distribution_id}"] = [*seen, key][-GUEST_KEYS_KEPT:]
+            request.set_session(session)
     return current, errors
 
 
 def _quantities_from(data: dict[str, str]) -> dict[int, str]:
-    quantities = {}
-    for name, value in data.items():
-        if name.startswith("q") and name[1:].isdigit():
-            quantities[int(name[1:])] = value
+    quantities = forms.prefixed(data, "q")
     bump = data.get("set", "")
     if ":" in bump:  # a + / − button without JavaScript: "product:quantity"
         product, _, quantity = bump.partition(":")
-        if product.isdigit():
-            quantities[int(product)] = quantity
+        product_id = forms.an_id(product)
+        if product_id is not None:
+            quantities[product_id] = quantity
     return quantities
 
 
@@ -222,22 +355,27 @@ async def submit_order(
     validate = "valider" in data
     if user_id is None:
         return await _guest_submit(request, slug, distribution_id, quantities, validate)
-    await _ensure_member(request, user_id)
+    # Without names the basket is kept as it is (not validated), and the names asked first.
+    ask_names = names_needed(request)
     try:
-        _, mail_ids = await ordering.submit_basket(
+        _, mail_ids = await changes.submit_basket(
             user_id=user_id,
             group_id=group["id"],
             distribution_id=distribution_id,
             quantities=quantities,
             key=data.get("key"),
             ctx=mail_context(request),
-            validate=validate,
+            validate=validate and not ask_names,
+            join=not request.state.roles.member,
+            own=True,
         )
     except BasketErrors as error:
         return await _page(request, distribution_id, errors=error.errors)
     except OrderingError as error:
         return await _page(request, distribution_id, errors={0: error.message})
-    mail_jobs.enqueue(mail_ids)
+    await mail_jobs.hand_over(mail_ids)
+    if ask_names:
+        return redirect(request, names_url(_page_url(request, distribution_id)))
     if validate:
         request.session["flash"] = (
             "Votre commande est validée. Un récapitulatif vous est envoyé par e-mail."
@@ -278,12 +416,12 @@ async def finish_guest_order(request: Request, slug: str, distribution_id: int) 
         )
     if not basket:
         return redirect(request, page)
-    if not request.state.roles.member:
-        if not _is_open_market(group):
-            raise PermissionDeniedException("Ce groupe n'accepte pas de nouveaux membres ainsi.")
-        await _ensure_member(request, user["id"])
+    if not request.state.roles.member and not _is_open_market(group):
+        raise PermissionDeniedException("Ce groupe n'accepte pas de nouveaux membres ainsi.")
+    if names_needed(request):  # an account an admin made: the names, then back here
+        return redirect(request, names_url(f"{page}/finaliser"))
     try:
-        _, mail_ids = await ordering.submit_basket(
+        _, mail_ids = await changes.submit_basket(
             user_id=user["id"],
             group_id=group["id"],
             distribution_id=distribution_id,
@@ -291,6 +429,8 @@ async def finish_guest_order(request: Request, slug: str, distribution_id: int) 
             key=None,
             ctx=mail_context(request),
             validate=True,
+            join=not request.state.roles.member,
+            own=True,
         )
     except (BasketErrors, OrderingError):
         # Stock went meanwhile, or orders closed: the member sees the page with the reason.
@@ -301,7 +441,7 @@ async def finish_guest_order(request: Request, slug: str, distribution_id: int) 
             "Votre panier n'a pas pu être validé tel quel : vérifiez les quantités."
         )
         return redirect(request, page)
-    mail_jobs.enqueue(mail_ids)
+    await mail_jobs.hand_over(mail_ids)
     session = dict(request.session)
     session.pop(f"basket:{distribution_id}", None)
     session["flash"] = "Votre commande est validée. Un récapitulatif vous est envoyé par e-mail."
@@ -325,7 +465,7 @@ async def follow_group(request: Request, slug: str) -> object:
 
 @get("/commandes", opt=policy(Policy.USER), name="my_orders")
 async def my_orders(request: Request) -> object:
-    orders = await ordering.orders_of(request.state.user["id"], request.state.instance.key)
+    orders = await history.orders_of(request.state.user["id"], request.state.instance.key)
     return render(request, "ordering/mine.html", {"orders": orders})
 
 

@@ -9,8 +9,6 @@ from litestar import Request, Response
 from litestar.enums import MediaType
 from litestar.response import Redirect, Template
 
-from domain.accounts import FieldErrors
-
 
 def render(
     request: Request,
@@ -28,10 +26,7 @@ def render(
     headers = {}
     if fragment is not None:
         headers["Vary"] = "HX-Request"
-        if (
-            request.headers.get("hx-request") == "true"
-            and request.headers.get("hx-boosted") != "true"
-        ):
+        if request.htmx and not request.htmx.boosted:
             name = fragment
     return Template(
         template_name=name,
@@ -40,10 +35,6 @@ def render(
         headers=headers,
         media_type=MediaType.HTML,
     )
-
-
-def form_errors(error: FieldErrors) -> dict[str, str]:
-    return error.errors
 
 
 def safe_next(value: str | None, default: str = "/") -> str:
@@ -62,14 +53,15 @@ def redirect(request: Request, path: str) -> Response:
     """303 for a normal form post. htmx's XMLHttpRequest would follow a 303 by itself (never
     seeing its headers) and swap the next page into the form: htmx gets a 200 with
     HX-Redirect instead, and the browser goes to the page."""
-    if request.headers.get("hx-request") == "true":
+    if request.htmx:
         return Response("", status_code=200, headers={"HX-Redirect": path})
     return Redirect(path, status_code=303)
 
 
 def form_status(request: Request) -> int:
-    """An invalid form: 200 for htmx (it swaps only 2xx), 422 for a plain post."""
-    return 200 if request.headers.get("hx-request") else 422
+    """An invalid form: 422, for htmx too (base.html tells htmx to swap a 422: the form
+    comes back with its errors at their fields)."""
+    return 422
 
 
 def flash(request: Request, text: str) -> None:

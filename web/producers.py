@@ -6,17 +6,16 @@ from typing import Annotated
 
 import msgspec
 from litestar import Request, get, post
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body
 
-from domain import catalogs
-from domain.accounts import FieldErrors
+from domain import producers
+from domain.kernel.errors import FieldErrors
+from jobs import mail as mail_jobs
 from web.access import Policy, policy
+from web.accounts import mail_context
+from web.forms import Form
 from web.groups import group_context
 from web.pages import flash, form_status, pop_flash, redirect, render
-
-Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
 class VendorForm(msgspec.Struct):
@@ -33,7 +32,7 @@ def _list_url(request: Request) -> str:
 
 
 async def _vendor_or_404(request: Request, vendor_id: int) -> dict:
-    vendor = await catalogs.vendor(request.state.group["id"], vendor_id)
+    vendor = await producers.vendor(request.state.group["id"], vendor_id)
     if vendor is None:
         raise NotFoundException("Ce producteur n'existe pas dans ce groupe.")
     return vendor
@@ -51,7 +50,7 @@ def _form_page(request: Request, form: dict, errors: dict, vendor_id: int | None
 
 @get("/g/{slug:str}/producteurs", opt=policy(Policy.MEMBER), name="group_producteurs")
 async def producers_page(request: Request, slug: str) -> object:
-    vendors = await catalogs.vendors_of(request.state.group["id"])
+    vendors = await producers.vendors_of(request.state.group["id"])
     return render(
         request,
         "producers/list.html",
@@ -72,7 +71,7 @@ async def edit_producer_page(request: Request, slug: str, vendor_id: int) -> obj
 
 async def _save(request: Request, data: VendorForm, vendor_id: int | None) -> object:
     try:
-        vendor = await catalogs.save_vendor(
+        vendor = await producers.save_vendor(
             request.state.group["id"],
             name=data.name,
             description=data.description,
@@ -81,11 +80,20 @@ async def _save(request: Request, data: VendorForm, vendor_id: int | None) -> ob
             address=data.address,
             login_email=data.login_email,
             vendor_id=vendor_id,
+            ctx=mail_context(request),
         )
     except FieldErrors as error:
         form = msgspec.structs.asdict(data)
         return _form_page(request, form, error.errors, vendor_id, form_status(request))
-    flash(request, f"Producteur « {vendor['name']} » enregistré.")
+    mail_jobs.enqueue(vendor["mail_ids"])
+    text = f"Producteur « {vendor['name']} » enregistré."
+    if vendor["user_email"]:
+        # The same whether the address has an account or not: that is not the group's.
+        text += (
+            f" {vendor['user_email']} pourra se connecter pour consulter ses catalogues ; "
+            "s'il n'a pas encore de compte, un e-mail l'invite à le créer."
+        )
+    flash(request, text)
     return redirect(request, _list_url(request))
 
 

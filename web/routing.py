@@ -24,8 +24,8 @@ The Location is always the configured URL of an instance + the request's path (w
 with "/g/", re-encoded) + its query (re-encoded): a crafted Host, path or query cannot send
 anyone elsewhere.
 
-Cost: the moved groups are kept in memory (reloaded in the background every 30 s, only when
-a `/g/` URL is asked for); any other URL costs a string test, a `/g/` URL a dict lookup.
+Cost: the moved groups are kept in memory and reloaded when their revision changes (read
+with each `/g/` request: one single-row query); any other URL costs a string test.
 Redirections are counted in memory and added to RedirectCount by one UPSERT per (group, day)
 at most every 30 s (bench/redirect_bench.py compares with an UPSERT per redirection).
 """
@@ -37,7 +37,6 @@ import contextlib
 import contextvars
 import hashlib
 import logging
-import time
 from collections import defaultdict
 from datetime import date
 from html import escape
@@ -50,6 +49,8 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from domain import instances
 from domain.instances import Answer, Move
+from domain.kernel import clock, dates
+from domain.kernel.filters import FILTERS
 from domain.settings import Instance, Settings
 from web.observability import RequestLogMiddleware
 
@@ -63,7 +64,6 @@ UNKNOWN_HOST_PAGE = (
     "Vérifiez l'adresse saisie.</p></body></html>"
 ).encode()
 
-TTL_SECONDS = 30.0
 FLUSH_SECONDS = 30.0
 # Characters left as they are when re-encoding a path or a query for a Location header;
 # everything else (CR, LF, spaces, backslashes, quotes, non-ASCII) is percent-encoded.
@@ -97,48 +97,51 @@ _UNKNOWN_HOST_APP = RequestLogMiddleware(_unknown_host)
 
 
 class MoveDirectory:
-    """The moved groups by slug, in memory, and the redirections not yet written."""
+    """The moved groups by slug, in memory, and the redirections not yet written.
 
-    def __init__(self, ttl: float = TTL_SECONDS, flush_after: float = FLUSH_SECONDS) -> None:
-        self.ttl = ttl
+    Consistent across processes: every `/g/` request reads the revision of the moves (one
+    indexed single-row read) and, when another process (the operator's `migrate-groups`)
+    changed them, reloads before answering; so no process answers from a list that another
+    already left (no 404 where the group is still served, no redirect loop between hosts)."""
+
+    def __init__(self, flush_after: float = FLUSH_SECONDS) -> None:
         self.flush_after = flush_after
         self.by_slug: dict[str, Move] = {}
-        self.expires = 0.0
-        self.loaded = False
+        self.revision: int | None = None
         self.loading: asyncio.Future | None = None
         self.pending: defaultdict[tuple[int, date], int] = defaultdict(int)
         self.flush_task: asyncio.Task | None = None
 
     def invalidate(self) -> None:
-        """The next `/g/` request reloads before answering (after a move in this process)."""
-        self.expires = 0.0
-        self.loaded = False
+        """The next `/g/` request reloads before answering (a change made without bumping
+        the revision: a test editing the table)."""
+        self.revision = None
 
     async def get(self, slug: str) -> Move | None:
-        """Once loaded, an expired list is reloaded in the background (the reload takes tens
-        of ms with thousands of moved groups): no request waits for it, and requests wait
-        only for the first load, or after invalidate()."""
-        if time.monotonic() >= self.expires:
+        try:
+            revision = await instances.moves_revision()
+        except Exception:  # noqa: BLE001 - the database is away: answer from the last list
+            log.exception("révision des groupes déplacés illisible")
+            return self.by_slug.get(slug)
+        if revision != self.revision:
             if self.loading is None or self.loading.done():
-                # A fresh context: background work is not the request's (its log line's
-                # request id, the tests' query counts).
+                # One reload for the requests arriving together; in a fresh context (not
+                # the request's: its log line's request id, the tests' query counts).
                 self.loading = asyncio.get_running_loop().create_task(
-                    self.refresh(), context=contextvars.Context()
+                    self.refresh(revision), context=contextvars.Context()
                 )
-            if not self.loaded:
-                await asyncio.shield(self.loading)
+            await asyncio.shield(self.loading)
         return self.by_slug.get(slug)
 
-    async def refresh(self) -> None:
-        self.expires = time.monotonic() + self.ttl
+    async def refresh(self, revision: int | None = None) -> None:
         try:
             self.by_slug = {move.slug: move for move in await instances.moves()}
+            self.revision = revision
         except Exception:  # noqa: BLE001 - keep the last list; the guard still says 404
             log.exception("liste des groupes déplacés illisible")
-        self.loaded = True
 
     def count(self, move: Move) -> None:
-        self.pending[(move.group_id, instances.paris_day(instances.now()))] += 1
+        self.pending[(move.group_id, dates.paris_day(clock.now()))] += 1
         if self.flush_task is None or self.flush_task.done():
             self.flush_task = asyncio.get_running_loop().create_task(
                 self._flush_later(), context=contextvars.Context()
@@ -214,6 +217,7 @@ _PAGES = Environment(
     loader=FileSystemLoader(ROOT / "templates" / "instances"),
     autoescape=select_autoescape(default=True),
 )
+_PAGES.filters.update(FILTERS)
 
 
 def _css_version() -> str:
@@ -248,8 +252,9 @@ class InstanceMiddleware:
         if instance is not None and scope["type"] == "http" and path.startswith("/g/"):
             slug = path[3:].partition("/")[0]
             move = await self.moves.get(slug) if slug else None
+            scope["move_checked"] = slug  # the guard: this host may serve it (see access)
             if move is not None:
-                answer = move.answer(instance.key, instances.now())
+                answer = move.answer(instance.key, clock.now())
                 if answer is not Answer.SERVE:
                     scope["moved_group"] = (move, answer)
                     await self.answer_app(scope, receive, send)
@@ -274,7 +279,7 @@ class InstanceMiddleware:
                 old=self.by_key.get(move.previous_instance, target).name,
                 new=target,
                 url=url,
-                until=instances.long_date(move.redirect_until),
+                until=move.redirect_until,
                 css=self.css,
             )
             body = b"" if method == "HEAD" else page.encode()

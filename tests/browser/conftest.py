@@ -3,211 +3,43 @@
 Run on their own: `.venv/bin/python -m pytest -q tests/browser` (Playwright's sync API and
 pytest-asyncio's loop must not share a process with the async tests).
 
-tests/conftest.py, above, is imported too: it points VAR_DIR, DATABASE_URL and BASE_URL of
-*this* process at its own temporary world and declares autouse async fixtures that migrate
-and empty that in-process database. They do interfere: once the session's sync Playwright
-is running, pytest-asyncio's per-test `clean_tables` fails with "Runner.run() cannot be
-called from a running event loop". The browser tests never touch that database, so both
-fixtures are replaced here by sync no-ops. The server gets its environment built here.
+Nothing of the in-process stack (tests/stack.py) is used here: the server gets its own
+environment, database and outbox (tests/browser/server.py, which the browser benchmarks
+use too).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import socket
-import sqlite3
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.error
-import urllib.request
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
-ROOT = Path(__file__).resolve().parents[2]
-PYTHON = str(ROOT / ".venv" / "bin" / "python")
-if not Path(PYTHON).exists():
-    PYTHON = sys.executable
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-VIEWPORT = {"width": 375, "height": 740}
-SHOTS = Path("/tmp/shots")
+from tests.browser.server import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PYTHON,
+    ROOT,
+    VIEWPORT,
+    Server,
+    ServerFailed,
+    served,
+)
 
-# The temporary directory tests/conftest.py made at import; its `database` fixture would
-# have removed it, the no-op below does.
-_PARENT_TMP = os.environ.get("VAR_DIR", "")
+# Waits are for conditions, never fixed: generous bounds so that a CI machine shared with
+# other work (argon2 at low priority, a loaded PostgreSQL) is not a failure.
+expect.set_options(timeout=15_000)
 
-
-@pytest.fixture(scope="session", autouse=True)
-def database():
-    """Overrides tests/conftest.py's async `database`: no in-process database here."""
-    yield "browser"
-    if _PARENT_TMP and Path(_PARENT_TMP).name.startswith("cc-tests-"):
-        shutil.rmtree(_PARENT_TMP, ignore_errors=True)
-
-
-@pytest.fixture(autouse=True)
-def clean_tables():
-    """Overrides tests/conftest.py's async `clean_tables`: each test uses its own accounts."""
-    yield
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    def __init__(self, port: int, var_dir: Path, env: dict[str, str] | None = None) -> None:
-        self.port = port
-        self.var_dir = var_dir
-        self.env = env or {}
-        self.base_url = f"http://localhost:{port}"
-        self.log_path = var_dir / "server.log"
-
-    @property
-    def outbox(self) -> Path:
-        return self.var_dir / "outbox"
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-4000:]
-        except OSError:
-            return ""
-
-    def seed(self, **spec) -> dict:
-        """Makes test data in the server's database with the real domain code (seed.py):
-        an admin, members and a distribution open now; returns slug, url, products..."""
-        done = subprocess.run(
-            [PYTHON, "-m", "tests.browser.seed", json.dumps(spec)],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        if done.returncode != 0:
-            raise AssertionError(f"seed {spec} a échoué :\n{done.stdout}\n{done.stderr}")
-        return json.loads(done.stdout.strip().splitlines()[-1])
-
-    def mails_to(self, address: str) -> list[EmailMessage]:
-        found = []
-        for path in sorted(self.outbox.glob("*.eml")):
-            message = message_from_bytes(path.read_bytes(), policy=policy.default)
-            if address.lower() in str(message["To"]).lower():
-                found.append(message)
-        return found
-
-    def wait_for_mail(self, address: str, seconds: float = 10) -> list[EmailMessage]:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            found = self.mails_to(address)
-            if found:
-                return found
-            time.sleep(0.1)
-        files = sorted(p.name for p in self.outbox.glob("*")) if self.outbox.exists() else []
-        raise AssertionError(
-            f"aucun mail pour {address} dans {self.outbox} après {seconds} s "
-            f"(fichiers : {files})\nboîte d'envoi en base : {self.outbox_rows(address)}\n"
-            f"journal du serveur :\n{self.log()}"
-        )
-
-    def outbox_rows(self, address: str) -> list[tuple]:
-        """The outbox_mail rows of `address`, to tell a slow worker from a failing one."""
-        try:
-            with sqlite3.connect(f"file:{self.var_dir / 'app.sqlite3'}?mode=ro", uri=True) as db:
-                return db.execute(
-                    "SELECT id, kind, state, attempts, last_error FROM outbox_mail"
-                    " WHERE to_addr = ?",
-                    (address,),
-                ).fetchall()
-        except sqlite3.Error as error:
-            return [("illisible", str(error))]
-
-
-def _server_env(port: int, var_dir: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    for name in ("REDIS_URL", "SMTP_URL", "INSTANCES", "DATABASE_URL", "TEST_DATABASE"):
-        env.pop(name, None)
-    env.update(
-        {
-            "PORT": str(port),
-            "HOST": "127.0.0.1",
-            "VAR_DIR": str(var_dir),
-            "DATABASE_URL": f"sqlite:///{var_dir / 'app.sqlite3'}",
-            "BASE_URL": f"http://localhost:{port}",
-            "SECRET_KEY": "browser-tests-secret-key-0123456789",
-            "LOG_LEVEL": "WARNING",
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    return env
-
-
-def _healthy(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
+__all__ = ["PYTHON", "ROOT"]
 
 
 @pytest.fixture(scope="session")
 def server():
-    var_dir = Path(tempfile.mkdtemp(prefix="cc-browser-"))
-    port = _free_port()
-    env = _server_env(port, var_dir)
-    migrated = subprocess.run(
-        [PYTHON, "app.py", "migrate"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if migrated.returncode != 0:
-        shutil.rmtree(var_dir, ignore_errors=True)
-        pytest.fail(f"migrate a échoué :\n{migrated.stdout}\n{migrated.stderr}")
-
-    srv = Server(port, var_dir, env)
-    log = open(srv.log_path, "wb")  # noqa: SIM115 - closed below, after the process
-    proc = subprocess.Popen(
-        [PYTHON, "app.py", "serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
     try:
-        deadline = time.monotonic() + 30
-        while not _healthy(port):
-            if proc.poll() is not None:
-                pytest.fail(f"le serveur s'est arrêté (code {proc.returncode}) :\n{srv.log()}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"/healthz ne répond pas 200 après 30 s :\n{srv.log()}")
-            time.sleep(0.1)
-        yield srv
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-        log.close()
-        shutil.rmtree(var_dir, ignore_errors=True)
+        with served() as srv:
+            yield srv
+    except ServerFailed as error:
+        pytest.fail(str(error))
 
 
 @pytest.fixture(scope="session")
@@ -220,14 +52,15 @@ def browser() -> Browser:
 
 @pytest.fixture
 def new_context(browser: Browser, server: Server):
-    """Makes phone-sized French browser contexts on the server; all closed after the test."""
+    """Makes French browser contexts on the server, phone-sized unless `viewport` says
+    otherwise (an admin's screen: {"width": 1280, "height": 800}); all closed after the
+    test."""
     made: list[BrowserContext] = []
 
     def make(**options) -> BrowserContext:
-        context = browser.new_context(
-            base_url=server.base_url, viewport=VIEWPORT, locale="fr-FR", **options
-        )
-        context.set_default_timeout(10_000)
+        options.setdefault("viewport", VIEWPORT)
+        context = browser.new_context(base_url=server.base_url, locale="fr-FR", **options)
+        context.set_default_timeout(30_000)
         made.append(context)
         return context
 
@@ -241,7 +74,8 @@ def page(new_context) -> Page:
     return new_context().new_page()
 
 
-@pytest.fixture(scope="session")
-def shots() -> Path:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    return SHOTS
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """Where the test's screenshots go: its own temporary folder (pytest keeps the last
+    runs' folders, under /tmp/pytest-of-<user>/)."""
+    return tmp_path

@@ -4,9 +4,15 @@ Run by the `seed` fixture with the server's environment (DATABASE_URL, VAR_DIR):
 
     python -m tests.browser.seed '{"admin": "a@x.org", "members": ["m@x.org"], ...}'
 
-The spec's keys: admin (e-mail), members (e-mails made members of the group), long_names
+The spec's keys: admin (e-mail), members (e-mails made members of the group),
+nameless (e-mails made members without first or last name, as an admin's add leaves them,
+with the usual password), payments (the group's « Paiements » settings, the keyword
+arguments of domain.payments.settings.save_settings), validated ({e-mail of a member:
+{product index: quantity}}: their order validated as « Valider ma commande » does, its
+debt included), started (the distribution began an hour ago), long_names
 (renames every third product with a long name, as producers write them), and those of
-tests.helpers.make_distribution_world (kind, registration, products, stock, name, ...).
+tests.helpers.make_distribution_world (kind, registration, products, stock, name, ...),
+which is domain.demo.world.distribution_world with its order window in hours.
 Prints one line of JSON: slug, path, distribution, url, products and the users' ids.
 """
 
@@ -26,13 +32,18 @@ LONG_NAMES = [
 
 async def seed(spec: dict) -> dict:
     from domain.database import prepare_engine
-    from domain.tables import Membership, Product
+    from domain.demo import world as build
+    from domain.tables import Product
     from tests.helpers import make_distribution_world, make_user
 
     await prepare_engine()
     admin = await make_user(spec.pop("admin"), first_name="Adèle", last_name="Admin")
     members = spec.pop("members", [])
+    nameless = spec.pop("nameless", [])
     long_names = spec.pop("long_names", False)
+    payments = spec.pop("payments", None)
+    validated = spec.pop("validated", {})
+    started = spec.pop("started", False)
     world = await make_distribution_world(admin, **spec)
     if long_names:
         for n, product_id in enumerate(world["products"][::3]):
@@ -42,7 +53,11 @@ async def seed(spec: dict) -> dict:
     users = {}
     for email in members:
         users[email] = await make_user(email, first_name="Mia", last_name="Membre")
-        await Membership.insert(Membership(user=users[email], group=group["id"]))
+        await build.join(group["id"], users[email])
+    for email in nameless:
+        users[email] = await build.person(email, "", "")
+        await build.join(group["id"], users[email])
+    await _payments(world, admin, users, payments, validated, started)
     return {
         "slug": group["slug"],
         "path": f"/g/{group['slug']}",
@@ -52,6 +67,39 @@ async def seed(spec: dict) -> dict:
         "admin": admin,
         "members": users,
     }
+
+
+async def _payments(world, admin, users, payments, validated, started) -> None:
+    from datetime import timedelta
+
+    from domain.kernel.clock import now
+    from domain.ordering import changes
+    from domain.payments import settings
+    from domain.tables import Distribution
+    from tests.helpers import MAIL_CONTEXT
+
+    if payments is not None:
+        await settings.save_settings(world["group"]["id"], by_user_id=admin, **payments)
+    for email, basket in validated.items():
+        await changes.submit_basket(
+            user_id=users[email],
+            group_id=world["group"]["id"],
+            distribution_id=world["distribution"],
+            quantities={world["products"][int(i)]: str(q) for i, q in basket.items()},
+            key=None,
+            ctx=MAIL_CONTEXT,
+            own=True,
+        )
+    if started:
+        starts = now() - timedelta(hours=1)
+        await Distribution.update(
+            {
+                Distribution.starts_at: starts,
+                Distribution.ends_at: starts + timedelta(hours=2),
+                Distribution.orders_open_at: starts - timedelta(days=7),
+                Distribution.orders_close_at: starts - timedelta(days=1),
+            }
+        ).where(Distribution.id == world["distribution"])
 
 
 if __name__ == "__main__":

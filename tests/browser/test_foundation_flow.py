@@ -20,6 +20,7 @@ AMAP_ADMIN_TABS = [
     "DISTRIBUTIONS",
     "CATALOGUES",
     "MESSAGERIE",
+    "PAIEMENTS",
     "PARAMÈTRES",
 ]
 SAVED = "Paramètres enregistrés."

@@ -28,7 +28,7 @@ def world(server, **spec) -> dict:
 
 
 def text_of(mail) -> str:
-    return mail.get_body(preferencelist=("plain",)).get_content()
+    return mail.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
 
 
 def link_in(text: str, path: str) -> str:
@@ -89,7 +89,7 @@ def test_open_market_visitor_follows_it_creating_an_account_on_the_way(page: Pag
     page.get_by_role("button", name="Suivre ce marché").click()
     expect(page).to_have_url(re.compile(re.escape(w["path"]) + "$"))
     expect(page.get_by_role("status")).to_contain_text("Vous suivez maintenant")
-    expect(page.get_by_role("link", name="COMMANDES")).to_be_visible()
+    expect(page.get_by_role("link", name="COMMANDES", exact=True)).to_be_visible()
     mail = mails_with(server, email, f"Bienvenue dans {w['name']}")[0]
     assert w["path"] in text_of(mail)
     no_horizontal_scroll(page)
@@ -130,7 +130,7 @@ def test_waiting_list_request_then_the_admin_accepts_from_the_mail(new_context, 
     welcome = mails_with(server, email, f"Bienvenue dans {w['name']}")[0]
     assert "Votre demande est acceptée" in text_of(welcome)
     visitor.goto(w["path"])
-    expect(visitor.get_by_role("link", name="COMMANDES")).to_be_visible()
+    expect(visitor.get_by_role("link", name="COMMANDES", exact=True)).to_be_visible()
 
 
 def test_waiting_list_the_admin_refuses_with_a_message(new_context, server):
@@ -159,7 +159,7 @@ def test_waiting_list_the_admin_refuses_with_a_message(new_context, server):
     assert "Nous sommes complets." in text_of(mail)
     visitor.goto(w["path"])
     expect(visitor.get_by_text("n'a pas été acceptée")).to_be_visible()
-    expect(visitor.get_by_role("link", name="COMMANDES")).to_have_count(0)
+    expect(visitor.get_by_role("link", name="COMMANDES", exact=True)).to_have_count(0)
 
 
 # 3 -------------------------------------------------------------------------------------
@@ -303,5 +303,7 @@ def test_import_shows_the_bad_rows_then_imports_a_good_file(new_context, server,
     expect(admin.get_by_text("encodage Windows-1252")).to_be_visible()
     expect(admin.get_by_role("cell", name="Hélène Dupré")).to_be_visible()
     admin.get_by_role("button", name="Importer ces 2 lignes").click()
-    expect(admin.get_by_role("status").first).to_contain_text("Import terminé : 2 compte(s)")
+    expect(admin.get_by_role("status").first).to_contain_text(
+        "Import terminé : 2 personnes invitées"
+    )
     expect(admin.locator(".member-rows")).to_contain_text("Dupré Hélène")

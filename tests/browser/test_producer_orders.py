@@ -19,7 +19,7 @@ import uuid
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import PYTHON, ROOT
+from tests.browser.server import PYTHON, ROOT
 from tests.helpers import PASSWORD
 
 MEMBERS = [
@@ -33,88 +33,45 @@ async def seed(spec: dict) -> dict:
     """An AMAP with the producer's catalog and another producer's, delivering at one coming
     distribution at "MGDD"; three members ordered from both (validated), one only a draft."""
     from domain.database import prepare_engine
-    from domain.distributions import label
-    from domain.tables import (
-        Catalog,
-        CatalogDistribution,
-        Distribution,
-        Membership,
-        Order,
-        OrderLine,
-        Place,
-        Product,
-        User,
-        Vendor,
-    )
-    from tests.helpers import make_distribution_world, make_user
+    from domain.demo import world as build
+    from domain.kernel.dates import label
+    from domain.tables import Distribution
+    from tests.helpers import make_user
 
     await prepare_engine()
     admin = await make_user(spec["admin"], first_name="Adèle", last_name="Admin")
-    w = await make_distribution_world(admin, kind="amap", products=3, name=spec["name"])
-    group_id = w["group"]["id"]
+    amap = await build.group(admin, spec["name"], "amap")
+    group = amap["id"]
+    dist = await build.open_distribution(group, await build.place(group, "MGDD"))
     producer = await make_user(spec["producer"], first_name="Coco", last_name="Chocolat")
-    await Vendor.update({Vendor.user: producer, Vendor.name: "LA CHOKOLATIERE"}).where(
-        Vendor.id == w["vendor"]
+    chocolate = await build.catalog(
+        group,
+        await build.producer(group, "LA CHOKOLATIERE", user=producer),
+        "LA CHOKOLATIERE",
+        **build.season(),
+        delivers=[dist],
     )
-    await Catalog.update({Catalog.name: "LA CHOKOLATIERE"}).where(Catalog.id == w["catalog"])
-    await Place.update({Place.name: "MGDD"}).where(Place.group == group_id)
-    other_vendor = await Vendor.insert(Vendor(group=group_id, name="Fournil")).returning(Vendor.id)
-    other = await Catalog.insert(
-        Catalog(group=group_id, vendor=other_vendor[0]["id"], name="Pains du Fournil")
-    ).returning(Catalog.id)
-    await CatalogDistribution.insert(
-        CatalogDistribution(catalog=other[0]["id"], distribution=w["distribution"])
+    p1, p2, p3 = await build.products(chocolate, 3, unit="kg")  # 1,50 €, 1,51 €, 1,52 €
+    breads = await build.catalog(
+        group, await build.producer(group, "Fournil"), "Pains du Fournil", delivers=[dist]
     )
-    bread = await Product.insert(
-        Product(catalog=other[0]["id"], name="Pain de seigle", price_cents=420)
-    ).returning(Product.id)
-    products = await Product.select(Product.id, Product.price_cents).where(
-        Product.id.is_in(w["products"])
-    )
-    prices = {p["id"]: p["price_cents"] for p in products} | {bread[0]["id"]: 420}
-    p1, p2, p3 = w["products"]
-    baskets = [{p1: 2, p2: 1, bread[0]["id"]: 1}, {p1: 1, p3: 3}, {p2: 4, bread[0]["id"]: 2}]
+    bread = await build.product(breads, "Pain de seigle", 420)
+    baskets = [{p1: 2, p2: 1, bread: 1}, {p1: 1, p3: 3}, {p2: 4, bread: 2}]
     for (last, first, phone), basket in zip(MEMBERS, baskets, strict=True):
-        suffix = uuid.uuid4().hex[:8]
-        user = await User.insert(
-            User(
-                email=f"{first.lower()}-{suffix}@example.org",
-                first_name=first,
-                last_name=last,
-                phone=phone,
-            )
-        ).returning(User.id)
-        await Membership.insert(Membership(user=user[0]["id"], group=group_id))
-        total = sum(prices[p] * q for p, q in basket.items())
-        order = await Order.insert(
-            Order(
-                user=user[0]["id"],
-                distribution=w["distribution"],
-                state="validated",
-                total_cents=total,
-            )
-        ).returning(Order.id)
-        await OrderLine.insert(
-            *[
-                OrderLine(order=order[0]["id"], product=p, quantity=q, unit_price_cents=prices[p])
-                for p, q in basket.items()
-            ]
-        )
-    drafter = await User.insert(
-        User(email=f"brouillon-{uuid.uuid4().hex[:8]}@example.org", last_name="Brouillon")
-    ).returning(User.id)
-    draft = await Order.insert(
-        Order(user=drafter[0]["id"], distribution=w["distribution"])
-    ).returning(Order.id)
-    await OrderLine.insert(
-        OrderLine(order=draft[0]["id"], product=p1, quantity=50, unit_price_cents=prices[p1])
+        email = f"{first.lower()}-{uuid.uuid4().hex[:8]}@example.org"
+        user = await build.person(email, first, last, phone, password=None)
+        await build.join(group, user)
+        await build.order(user, dist, basket)
+    drafter = await build.person(
+        f"brouillon-{uuid.uuid4().hex[:8]}@example.org", "", "Brouillon", password=None
     )
-    dist = await Distribution.select().where(Distribution.id == w["distribution"]).first()
+    await build.order(drafter, dist, {p1: 50}, state="draft")
+    starts = (await Distribution.select().where(Distribution.id == dist).first())["starts_at"]
     return {
-        "slug": w["group"]["slug"],
-        "catalog": w["catalog"],
-        "distribution": w["distribution"],
-        "label": label(dist["starts_at"]),
+        "slug": amap["slug"],
+        "catalog": chocolate,
+        "distribution": dist,
+        "label": label(starts),
     }
 
 

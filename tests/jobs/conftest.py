@@ -17,11 +17,17 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from tests.conftest import free_port
+from tests.stack import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DRAMATIQ = Path(sys.executable).parent / "dramatiq"
 REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
+
+
+@pytest.fixture(autouse=True)
+async def _fresh_tables(clean_tables):
+    """Every test starts on empty tables."""
+    yield
 
 
 @pytest.fixture

@@ -23,8 +23,8 @@ import pytest
 from domain import outbox
 from domain.tables import OutboxMail
 from jobs import mail as mail_jobs
-from tests.conftest import Mailbox, free_port
 from tests.jobs.conftest import join
+from tests.stack import Mailbox, free_port
 
 SITE = {"site_name": "Circuit Court", "url": "http://localhost"}
 

@@ -17,83 +17,51 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain import notifications, outbox
+from domain import communications, notifications, outbox
+from domain.demo import world as build
+from domain.outbox import rendering
 from domain.tables import (
-    Catalog,
     CatalogDistribution,
     Distribution,
+    Group,
     MailOptOut,
     Membership,
-    Order,
-    OrderLine,
     OutboxMail,
-    Place,
-    Product,
-    Vendor,
 )
 from jobs import mail as mail_jobs
 from jobs import scheduler
-from tests.conftest import text_of
 from tests.helpers import make_group, make_user
 from tests.jobs.conftest import ROOT, join
+from tests.stack import text_of
 
 H = timedelta(hours=1)
 
 
-async def build(start: datetime, *, opens: datetime | None = None, closes=None) -> dict:
+async def reminders_world(start: datetime, *, opens: datetime | None = None, closes=None) -> dict:
     """An AMAP with one distribution at `start` and five people:
     ana (validated order, two lines), bob (validated order, reminders off),
     cy (a draft order), dan (member, no order), and the admin (no order)."""
     admin = await make_user("admin@example.org", "Adèle")
     group = await make_group(admin, "AMAP des Rappels")
-    place = await Place.insert(
-        Place(group=group["id"], name="Halle aux grains", address="1 rue du Marché")
-    ).returning(Place.id)
-    dist = await Distribution.insert(
-        Distribution(
-            group=group["id"],
-            place=place[0]["id"],
-            starts_at=start,
-            ends_at=start + 2 * H,
-            orders_open_at=opens or start - 7 * 24 * H,
-            orders_close_at=closes or start - 24 * H,
-        )
-    ).returning(Distribution.id)
-    dist_id = dist[0]["id"]
-    vendor = await Vendor.insert(Vendor(group=group["id"], name="Ferme des Saules")).returning(
-        Vendor.id
-    )
-    catalog = await Catalog.insert(
-        Catalog(group=group["id"], vendor=vendor[0]["id"], name="Légumes")
-    ).returning(Catalog.id)
-    catalog_id = catalog[0]["id"]
-    await CatalogDistribution.insert(CatalogDistribution(catalog=catalog_id, distribution=dist_id))
-    products = await Product.insert(
-        Product(catalog=catalog_id, name="Poireaux", unit="botte", price_cents=250),
-        Product(catalog=catalog_id, name="Œufs <bio>", unit="boîte", price_cents=390),
-    ).returning(Product.id)
+    place = await build.place(group["id"], "Halle aux grains", "1 rue du Marché")
+    dist = await build.distribution(group["id"], place, start, opens_at=opens, closes_at=closes)
+    vendor = await build.producer(group["id"], "Ferme des Saules")
+    catalog = await build.catalog(group["id"], vendor, delivers=[dist])
+    leeks = await build.product(catalog, "Poireaux", 250, unit="botte")
+    eggs = await build.product(catalog, "Œufs <bio>", 390, unit="boîte")
     people = {"admin": admin}
     for name in ("ana", "bob", "cy", "dan"):
         people[name] = await make_user(f"{name}@example.org", name.title())
-        await Membership.insert(Membership(user=people[name], group=group["id"]))
+    await build.join(group["id"], [people[n] for n in ("ana", "bob", "cy", "dan")])
     for name, state in (("ana", "validated"), ("bob", "validated"), ("cy", "draft")):
-        order = await Order.insert(
-            Order(user=people[name], distribution=dist_id, state=state, total_cents=890)
-        ).returning(Order.id)
-        await OrderLine.insert(
-            OrderLine(
-                order=order[0]["id"], product=products[0]["id"], quantity=2, unit_price_cents=250
-            ),
-            OrderLine(
-                order=order[0]["id"], product=products[1]["id"], quantity=1, unit_price_cents=390
-            ),
-        )
+        await build.order(people[name], dist, {leeks: 2, eggs: 1}, state=state)  # 8,90 €
     for kind in ("reminder_24h", "reminder_4h"):
-        await notifications.unsubscribe(people["bob"], kind)
+        await communications.unsubscribe(people["bob"], kind)
     return {
         "group": group,
-        "distribution": dist_id,
-        "catalog": catalog_id,
+        "distribution": dist,
+        "catalog": catalog,
+        "products": [leeks, eggs],
         "people": people,
         "start": start,
     }
@@ -127,7 +95,7 @@ async def reminders_queued(ctx, moment: datetime) -> list[str]:
 
 
 async def test_reminders_are_due_in_their_windows_only_for_validated_orders(settings):
-    world = await build(A_MONTH_AGO)
+    world = await reminders_world(A_MONTH_AGO)
     start, ctx = world["start"], contexts(settings)
 
     assert await reminders_queued(ctx, start - 25 * H) == []
@@ -147,7 +115,8 @@ async def test_reminders_are_due_in_their_windows_only_for_validated_orders(sett
     assert "Halle aux grains, 1 rue du Marché" in row["body_text"]
     assert "Total : 8,90" in row["body_text"]
     assert (
-        outbox.UNSUBSCRIBE_MARK in row["body_text"] and outbox.UNSUBSCRIBE_MARK in row["body_html"]
+        rendering.UNSUBSCRIBE_MARK in row["body_text"]
+        and rendering.UNSUBSCRIBE_MARK in row["body_html"]
     )
     _, conditions = outbox.decode_headers(row["headers"])
     assert conditions == {
@@ -158,7 +127,7 @@ async def test_reminders_are_due_in_their_windows_only_for_validated_orders(sett
 
 
 async def test_a_scheduler_back_after_two_hours_sends_what_is_still_useful_only(settings):
-    world = await build(A_MONTH_AGO)
+    world = await reminders_world(A_MONTH_AGO)
     start, ctx = world["start"], contexts(settings)
 
     # Down from 25 h to 23 h before: the 24 h reminder is still useful, it goes.
@@ -180,30 +149,18 @@ async def test_a_scheduler_back_after_two_hours_sends_what_is_still_useful_only(
 
 async def build_second_distribution(world: dict, start: datetime) -> int:
     """Another distribution of the same group where ana has a validated order."""
-    base = await Distribution.select().where(Distribution.id == world["distribution"]).first()
-    dist = await Distribution.insert(
-        Distribution(
-            group=base["group"],
-            place=base["place"],
-            starts_at=start,
-            ends_at=start + 2 * H,
-            orders_open_at=start - 7 * 24 * H,
-            orders_close_at=start - 24 * H,
-        )
-    ).returning(Distribution.id)
-    dist_id = dist[0]["id"]
-    await CatalogDistribution.insert(
-        CatalogDistribution(catalog=world["catalog"], distribution=dist_id)
-    )
-    await Order.insert(
-        Order(user=world["people"]["ana"], distribution=dist_id, state="validated", total_cents=250)
-    )
-    return dist_id
+    group = world["group"]["id"]
+    place = (await Distribution.select().where(Distribution.id == world["distribution"]).first())[
+        "place"
+    ]
+    dist = await build.distribution(group, place, start, catalogs=[world["catalog"]])
+    await build.order(world["people"]["ana"], dist, {world["products"][0]: 1})  # 2,50 €
+    return dist
 
 
 async def test_orders_open_goes_to_members_without_an_order_while_orders_are_open(settings):
     start = A_MONTH_AGO
-    world = await build(start, opens=start - 72 * H, closes=start - 24 * H)
+    world = await reminders_world(start, opens=start - 72 * H, closes=start - 24 * H)
     ctx = contexts(settings)
     await MailOptOut.insert(MailOptOut(user=world["people"]["admin"], kind="orders_open"))
 
@@ -237,7 +194,7 @@ async def test_orders_open_goes_to_members_without_an_order_while_orders_are_ope
 
 async def test_a_catalogs_own_window_narrows_the_distributions(settings):
     start = A_MONTH_AGO
-    world = await build(start, opens=start - 72 * H, closes=start - 24 * H)
+    world = await reminders_world(start, opens=start - 72 * H, closes=start - 24 * H)
     ctx = contexts(settings)
     # The only catalog opens its orders a day after the distribution's window.
     await CatalogDistribution.update({CatalogDistribution.orders_open_at: start - 48 * H}).where(
@@ -262,7 +219,7 @@ async def test_a_catalogs_own_window_narrows_the_distributions(settings):
 
 
 async def test_running_three_times_at_once_queues_each_notification_once(settings):
-    world = await build(A_MONTH_AGO)
+    world = await reminders_world(A_MONTH_AGO)
     ctx = contexts(settings)
     moment = world["start"] - 20 * H  # ana's 24 h reminder is due; orders are closed
 
@@ -278,7 +235,7 @@ async def test_cancelled_moved_or_late_notifications_are_dropped_not_sent(
 ):
     now = datetime.now(UTC).replace(microsecond=0)
     ctx = contexts(settings)
-    world = await build(now + 10 * H)
+    world = await reminders_world(now + 10 * H)
     [first] = await notifications.queue_due(ctx, now)
     assert await mail_jobs.deliver(first) == "sent"
     [mail] = mailbox.to("ana@example.org", "Rappel")
@@ -328,13 +285,14 @@ async def one_reminder(world: dict, dist_id: int, start: datetime, ctx) -> outbo
         dist,
         notifications._dist_context(dist, ctx["main"])
         | {"first_name": "Ana", "lines": [], "total": "0", "hours": 24},
+        ctx["main"],
         expires_at=start - 4 * H,
     )
 
 
 async def test_the_tick_enqueues_what_it_queued(use_settings, mailbox, stub_worker, settings):
     now = datetime.now(UTC).replace(microsecond=0)
-    await build(now + 3 * H)
+    await reminders_world(now + 3 * H)
     await scheduler.tick()
     await join(stub_worker)
     [mail] = await mailbox.wait_for("ana@example.org", subject="Rappel")
@@ -349,7 +307,7 @@ async def test_without_redis_the_web_process_runs_the_tick(use_settings, mailbox
     import app as app_module
 
     now = datetime.now(UTC).replace(microsecond=0)
-    await build(now + 3 * H)
+    await reminders_world(now + 3 * H)
     task = asyncio.create_task(app_module._sweep_forever(mail_jobs, interval=0.2))
     try:
         await mailbox.wait_for("ana@example.org", subject="Rappel")
@@ -363,7 +321,7 @@ async def test_without_redis_the_web_process_runs_the_tick(use_settings, mailbox
 
 def run_scheduler_once(env: dict) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "jobs.scheduler", "--once"],
+        [sys.executable, "app.py", "scheduler", "--once"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -373,7 +331,7 @@ def run_scheduler_once(env: dict) -> subprocess.Popen:
 
 async def test_two_scheduler_processes_at_once_queue_each_notification_once(redis_url, smtp_server):
     now = datetime.now(UTC).replace(microsecond=0)
-    world = await build(now + 10 * H, opens=now - H, closes=now + 5 * H)
+    world = await reminders_world(now + 10 * H, opens=now - H, closes=now + 5 * H)
     env = {**os.environ, "REDIS_URL": redis_url, "SMTP_URL": smtp_server.url}
 
     for _ in range(2):  # twice in a row, each time two processes at once
@@ -403,7 +361,7 @@ async def test_mails_of_other_areas_take_the_same_path(use_settings, mailbox, se
     from domain import distributions
 
     now = datetime.now(UTC).replace(microsecond=0)
-    world = await build(now + 10 * H)
+    world = await reminders_world(now + 10 * H)
     ctx = scheduler.contexts(settings)["main"]
     ids = await distributions.cancel_distribution(world["group"]["id"], world["distribution"], ctx)
     assert len(ids) == 2  # ana and bob ordered
@@ -415,3 +373,24 @@ async def test_mails_of_other_areas_take_the_same_path(use_settings, mailbox, se
     rows = await OutboxMail.select().where(OutboxMail.id.is_in(ids))
     assert {r["user"] for r in rows} == {world["people"]["ana"], world["people"]["bob"]}
     assert await notifications.queue_due(scheduler.contexts(settings), now) == []
+
+
+async def test_mails_of_a_group_moved_to_another_site_link_to_its_new_site(settings):
+    """Queued after the move, a reminder points to the instance that serves the group."""
+    start = A_MONTH_AGO
+    world = await reminders_world(start)
+    await Group.update(
+        {
+            Group.instance: "amap",
+            Group.previous_instance: "main",
+            Group.migrated_at: start - 30 * H,
+            Group.redirect_until: start + 30 * 24 * H,
+        }
+    ).where(Group.id == world["group"]["id"])
+    await notifications.queue_due(contexts(settings), start - 20 * H)
+    row = (
+        await OutboxMail.select().where(OutboxMail.key == key("reminder_24h", world, "ana")).first()
+    )
+    amap = settings.instance("amap")
+    assert f"{amap.url}/g/{world['group']['slug']}/commandes/" in row["body_text"]
+    assert row["instance"] == "amap" and amap.name in row["body_text"]

@@ -1,0 +1,270 @@
+"""What the ordering page shows: the open distributions, and a member's (or a visitor's)
+basket with the products offered, in a fixed number of queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC
+
+from domain.kernel.clock import now
+from domain.kernel.dates import label
+from domain.ordering import catalog_window_state, window_state
+from domain.tables import (
+    CatalogDistribution,
+    Distribution,
+    Order,
+    Product,
+)
+
+
+async def closed_catalogs(distribution_id: int) -> dict[int, str]:
+    """The catalogs of this date whose own window is not open: {catalog: state}. One query."""
+    moment = now()
+    links = await CatalogDistribution.select(
+        CatalogDistribution.catalog,
+        CatalogDistribution.orders_open_at,
+        CatalogDistribution.orders_close_at,
+    ).where(
+        (CatalogDistribution.distribution == distribution_id)
+        & (
+            CatalogDistribution.orders_open_at.is_not_null()
+            | CatalogDistribution.orders_close_at.is_not_null()
+        )
+    )
+    states = {link["catalog"]: catalog_window_state(link, moment) for link in links}
+    return {catalog: state for catalog, state in states.items() if state != "open"}
+
+
+# ---- reading ---------------------------------------------------------------------------
+
+
+async def open_distributions(group_id: int, user_id: int | None) -> list[dict]:
+    """COMMANDES tab: coming distributions whose orders are open, with their catalogs.
+
+    Three queries whatever the number of distributions, catalogs or orders.
+    """
+    moment = now()
+    dists = (
+        await Distribution.select(
+            *Distribution.all_columns(), Distribution.place.name.as_alias("place_name")
+        )
+        .where(
+            (Distribution.group == group_id)
+            & Distribution.cancelled_at.is_null()
+            & (Distribution.orders_open_at <= moment)
+            & (Distribution.orders_close_at > moment)
+        )
+        .order_by(Distribution.starts_at)
+        .limit(100)
+    )
+    if not dists:
+        return []
+    ids = [d["id"] for d in dists]
+    links = await CatalogDistribution.select(
+        CatalogDistribution.distribution,
+        CatalogDistribution.orders_open_at,
+        CatalogDistribution.orders_close_at,
+        CatalogDistribution.catalog.name.as_alias("catalog_name"),
+        CatalogDistribution.catalog.vendor.name.as_alias("vendor_name"),
+    ).where(CatalogDistribution.distribution.is_in(ids))
+    links = [link for link in links if catalog_window_state(link, moment) == "open"]
+    orders = []
+    if user_id:
+        orders = await Order.select(Order.distribution, Order.state, Order.total_cents).where(
+            (Order.user == user_id) & Order.distribution.is_in(ids)
+        )
+    by_dist: dict[int, list[str]] = {}
+    for link in links:
+        by_dist.setdefault(link["distribution"], []).append(
+            f"{link['vendor_name']} – {link['catalog_name']}"
+        )
+    order_of = {o["distribution"]: o for o in orders}
+    return [
+        {
+            **d,
+            "label": label(d["starts_at"]),
+            "closes_label": label(d["orders_close_at"]),
+            "catalogs": sorted(by_dist.get(d["id"], [])),
+            "order": order_of.get(d["id"]),
+        }
+        for d in dists
+        if by_dist.get(d["id"])
+    ]
+
+
+async def next_opening(group_id: int) -> dict | None:
+    """When orders open next, when none is open now: the first coming distribution whose
+    window is ahead, with its catalogs (two queries)."""
+    moment = now()
+    dist = (
+        await Distribution.select(
+            *Distribution.all_columns(), Distribution.place.name.as_alias("place_name")
+        )
+        .where(
+            (Distribution.group == group_id)
+            & Distribution.cancelled_at.is_null()
+            & (Distribution.orders_open_at > moment)
+        )
+        .order_by(Distribution.orders_open_at)
+        .first()
+    )
+    if dist is None:
+        return None
+    links = await CatalogDistribution.select(
+        CatalogDistribution.catalog.name.as_alias("catalog_name"),
+        CatalogDistribution.catalog.vendor.name.as_alias("vendor_name"),
+    ).where(CatalogDistribution.distribution == dist["id"])
+    return dist | {
+        "label": label(dist["starts_at"]),
+        "opens_label": label(dist["orders_open_at"]),
+        "catalogs": sorted(f"{x['vendor_name']} – {x['catalog_name']}" for x in links),
+    }
+
+
+@dataclass
+class Basket:
+    distribution: dict
+    state: str  # window state
+    vendors: list[dict]  # [{name, products: [...]}]
+    quantities: dict[int, int]
+    order: dict | None
+    total_cents: int
+    products: dict[int, dict] = field(default_factory=dict)
+    closed_catalogs: dict[int, str] = field(default_factory=dict)  # their own window is not open
+
+
+# The page's reads as fixed SQL strings (Piccolo would build the same joins again on every
+# request: milliseconds for the product list); `{}` are parameters. Both engines.
+_DISTRIBUTION = (
+    "SELECT d.*, pl.name AS place_name, pl.address AS place_address, g.kind AS group_kind "
+    'FROM distribution d JOIN app_group g ON g.id = d."group" '
+    "LEFT JOIN place pl ON pl.id = d.place "
+    'WHERE d.id = {} AND d."group" = {}'
+)
+# Products a member may order at a distribution: active, from a catalog that delivers
+# there, variable orders only (fixed contracts are subscribed, not ordered); with their
+# catalog's own order window at that date. Parameters: the distribution, True.
+PRODUCT_COLUMNS = (
+    ("p.id", "id"),
+    ("p.catalog", "catalog"),
+    ("p.name", "name"),
+    ("p.unit", "unit"),
+    ("p.price_cents", "price_cents"),
+    ("p.stock", "stock"),
+    ("p.max_per_order", "max_per_order"),
+    ("c.starts_on", "starts_on"),
+    ("c.ends_on", "ends_on"),
+    ("v.id", "vendor_id"),
+    ("v.name", "vendor_name"),
+    ("cd.orders_open_at", "catalog_opens_at"),
+    ("cd.orders_close_at", "catalog_closes_at"),
+)
+ORDERABLE_FROM = (
+    "FROM product p JOIN catalog c ON c.id = p.catalog "
+    "JOIN catalog_distribution cd ON cd.catalog = c.id AND cd.distribution = {} "
+    "LEFT JOIN vendor v ON v.id = c.vendor "
+    "WHERE p.active = {} AND c.kind = 'variable'"
+)
+
+
+def orderable_sql(prefix: str = "") -> str:
+    columns = ", ".join(f"{column} AS {prefix}{name}" for column, name in PRODUCT_COLUMNS)
+    return f"SELECT {columns} {ORDERABLE_FROM}"
+
+
+_ORDERABLE = orderable_sql()
+_PAGE_PRODUCTS = _ORDERABLE + " ORDER BY v.name, p.position, p.name, p.id"
+_ONE_PRODUCT = _ORDERABLE + " AND p.id = {}"
+_ORDER_LINES = (
+    "SELECT o.*, l.product AS line_product, l.quantity AS line_quantity "
+    'FROM member_order o LEFT JOIN order_line l ON l."order" = o.id '
+    'WHERE o."user" = {} AND o.distribution = {}'
+)
+
+
+async def distribution_of(group_id: int, distribution_id: int) -> dict | None:
+    rows = await Distribution.raw(_DISTRIBUTION, distribution_id, group_id)
+    return rows[0] if rows else None
+
+
+async def orderable(distribution_id: int, product_id: int) -> dict | None:
+    """One product as the page offers it (see `_ORDERABLE`), or None."""
+    rows = await Product.raw(_ONE_PRODUCT, distribution_id, True, product_id)
+    return rows[0] if rows else None
+
+
+def catalog_window(product: dict, moment) -> str:
+    return catalog_window_state(
+        {
+            "orders_open_at": product["catalog_opens_at"],
+            "orders_close_at": product["catalog_closes_at"],
+        },
+        moment,
+    )
+
+
+async def order_and_quantities(user_id: int, distribution_id: int) -> tuple[dict | None, dict]:
+    """The member's order at this distribution (None) and its quantities, in one query."""
+    rows = await Order.raw(_ORDER_LINES, user_id, distribution_id)
+    if not rows:
+        return None, {}
+    order = {k: v for k, v in rows[0].items() if not k.startswith("line_")}
+    quantities = {r["line_product"]: r["line_quantity"] for r in rows if r["line_product"]}
+    return order, quantities
+
+
+def in_period(product: dict, dist: dict) -> bool:
+    day = dist["starts_at"].astimezone(UTC).date()
+    if product["starts_on"] and day < product["starts_on"]:
+        return False
+    return not (product["ends_on"] and day > product["ends_on"])
+
+
+async def basket(
+    group_id: int, distribution_id: int, user_id: int | None, guest: dict[int, int] | None = None
+) -> Basket | None:
+    """The ordering page: three queries, however many products."""
+    dist = await distribution_of(group_id, distribution_id)
+    if dist is None:
+        return None
+    rows = await Product.raw(_PAGE_PRODUCTS, distribution_id, True)
+    order = None
+    quantities: dict[int, int] = {}
+    if user_id:
+        order, quantities = await order_and_quantities(user_id, distribution_id)
+    elif guest:
+        quantities = dict(guest)
+    # A catalog whose own window is not open at this date is not offered; lines already in
+    # the basket stay shown (and counted), but cannot change.
+    moment = now()
+    closed: dict[int, str] = {}
+    for p in rows:
+        if p["catalog"] not in closed and (p["catalog_opens_at"] or p["catalog_closes_at"]):
+            state = catalog_window(p, moment)
+            if state != "open":
+                closed[p["catalog"]] = state
+    products = [
+        p
+        for p in rows
+        if in_period(p, dist) and (p["catalog"] not in closed or quantities.get(p["id"]))
+    ]
+    vendors: list[dict] = []
+    by_id: dict[int, dict] = {}
+    for product in products:
+        by_id[product["id"]] = product
+        if not vendors or vendors[-1]["id"] != product["vendor_id"]:
+            vendors.append(
+                {"id": product["vendor_id"], "name": product["vendor_name"], "products": []}
+            )
+        vendors[-1]["products"].append(product)
+    total = sum(by_id[pid]["price_cents"] * q for pid, q in quantities.items() if pid in by_id)
+    return Basket(
+        distribution=dist,
+        state=window_state(dist),
+        vendors=vendors,
+        quantities=quantities,
+        order=order,
+        total_cents=total,
+        products=by_id,
+        closed_catalogs=closed,
+    )

@@ -1,0 +1,219 @@
+"""The real stack for the suites that need it (tests/web, tests/jobs, tests/database…): a
+fresh database (SQLite or PostgreSQL, from TEST_DATABASE), a real SMTP server (aiosmtpd),
+and the app with its in-process job worker, its background sweep off (tests drive it).
+
+Registered once for the whole run by tests/conftest.py (`pytest_plugins`), so that its
+session fixtures exist once; nothing happens until a test asks for one: unit and browser
+tests never do, and their process environment is left alone. The engine must be chosen
+before piccolo_conf is imported (on the first query), which `database` does first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+import pytest
+
+ENGINE = os.environ.get("TEST_DATABASE", "sqlite")
+PG_ADMIN = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "database": "postgres"}
+_WORLD: dict[str, str] = {}
+
+
+def configure() -> dict[str, str]:
+    """Once per run: a temporary folder, a database name, and the environment that the
+    settings and piccolo_conf read (before any query)."""
+    if _WORLD:
+        return _WORLD
+    tmp = tempfile.mkdtemp(prefix="cc-tests-")
+    pg_name = f"cc_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    for name in ("REDIS_URL", "SMTP_URL", "INSTANCES", "PORT", "HOST"):
+        os.environ.pop(name, None)
+    os.environ |= {
+        "VAR_DIR": tmp,
+        "BASE_URL": "http://localhost",
+        "SECRET_KEY": "test-secret-key-0123456789abcdef",
+        "LOG_LEVEL": "WARNING",
+        "ARGON2_FAST": "1",
+        "DATABASE_URL": (
+            f"postgresql://postgres@127.0.0.1:5432/{pg_name}"
+            if ENGINE == "postgres"
+            else f"sqlite:///{tmp}/test.sqlite3"
+        ),
+    }
+    _WORLD.update(tmp=tmp, pg_name=pg_name)
+    return _WORLD
+
+
+async def _pg_admin(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(**PG_ADMIN)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@functools.cache
+def tables_in_delete_order() -> list[str]:
+    """Every table of domain.tables, children before parents."""
+    from piccolo.conf.apps import Finder
+    from piccolo.table import sort_table_classes
+
+    tables = sort_table_classes(Finder().get_table_classes())
+    return [table._meta.tablename for table in reversed(tables)]
+
+
+@pytest.fixture(scope="session")
+async def database():
+    world = configure()
+    if ENGINE == "postgres":
+        await _pg_admin(f'CREATE DATABASE "{world["pg_name"]}"')
+    from domain.database import migrate
+
+    await migrate()
+    yield ENGINE
+    from domain.database import close_pool
+
+    await close_pool()
+    if ENGINE == "postgres":
+        await _pg_admin(f'DROP DATABASE IF EXISTS "{world["pg_name"]}" WITH (FORCE)')
+    shutil.rmtree(world["tmp"], ignore_errors=True)
+
+
+@pytest.fixture
+async def clean_tables(database):
+    from domain.database import db
+
+    engine = db()
+    if ENGINE == "postgres":
+        await engine.run_ddl(
+            f"TRUNCATE {', '.join(tables_in_delete_order())} RESTART IDENTITY CASCADE"
+        )
+    else:
+        for table in tables_in_delete_order():
+            await engine.run_ddl(f"DELETE FROM {table}")  # noqa: S608 - fixed names
+    yield
+
+
+class Mailbox:
+    """What a real SMTP server received."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's API
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
+        with self.lock:
+            self.messages.append(message)
+        return "250 OK"
+
+    def clear(self) -> None:
+        with self.lock:
+            self.messages.clear()
+
+    def to(self, address: str, subject: str = "") -> list[EmailMessage]:
+        with self.lock:
+            return [
+                m
+                for m in self.messages
+                if address in m["X-Envelope-To"] and subject in str(m["Subject"])
+            ]
+
+    async def wait_for(
+        self, address: str, count: int = 1, seconds: float = 15, subject: str = ""
+    ) -> list:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            found = self.to(address, subject)
+            if len(found) >= count:
+                return found
+            await asyncio.sleep(0.05)
+        raise AssertionError(
+            f"{count} mail(s) attendu(s) pour {address}, reçu(s) : {self.to(address)}"
+        )
+
+
+async def wait_until(check, seconds: float = 15, what: str = "la condition"):
+    """Polls `await check()` until it returns something true (returned), within `seconds`:
+    for what another thread or process does (a worker marking a mail sent)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        found = await check()
+        if found:
+            return found
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what} : toujours faux après {seconds} s")
+        await asyncio.sleep(0.05)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def text_of(message: EmailMessage) -> str:
+    """The text part as a reader sees it: quoted-printable text keeps the wire's CRLF line
+    ends once decoded; a mail program shows plain line breaks."""
+    return message.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    from aiosmtpd.controller import Controller
+
+    mailbox = Mailbox()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    mailbox.url = f"smtp://127.0.0.1:{port}"
+    yield mailbox
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server):
+    smtp_server.clear()
+    return smtp_server
+
+
+@pytest.fixture(scope="session")
+def settings(database, smtp_server):
+    from domain.settings import load_settings
+
+    os.environ["SMTP_URL"] = smtp_server.url
+    return load_settings()
+
+
+@pytest.fixture(scope="session")
+async def app(settings):
+    from litestar.testing import AsyncTestClient
+
+    from app import create_app
+
+    application = create_app(settings, background=False)
+    # Entering the client runs the lifespan once: pool, in-process worker (no sweeper).
+    async with AsyncTestClient(app=application, base_url="http://localhost"):
+        yield application
+
+
+@pytest.fixture
+async def client(app):
+    """A browser of its own (cookies) per test, on the app started once."""
+    from litestar.testing import AsyncTestClient
+
+    return AsyncTestClient(app=app, base_url="http://localhost")
