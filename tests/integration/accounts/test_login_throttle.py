@@ -109,3 +109,16 @@ async def test_the_window_ends():
 @pytest.mark.parametrize(("attempts", "delay"), [(1, 0), (4, 0), (5, 30), (6, 60), (10, 900)])
 def test_delays(attempts, delay):
     assert throttle.delay(attempts, 5, 900) == delay
+
+
+async def test_attempts_reaching_the_database_out_of_clock_order_still_get_the_limit():
+    """A burst straddling a second: attempts that read 12:00:01 may run before one that
+    read 12:00:00. The late one is still among the 5, and the delay never moves back."""
+    key, t = "pair:out-of-order", 1_000_000
+    got = [await throttle.reserve(key, t + 1, 5, 900) for _ in range(4)]
+    got.append(await throttle.reserve(key, t, 5, 900))
+    assert got == [1, 2, 3, 4, 5]
+    assert await throttle.reserve(key, t + 1, 5, 900) is None
+    assert await throttle.wait_of(key, t + 1) == 29  # 30 s after the fifth, read at t
+    assert await throttle.reserve(key, t + 29, 5, 900) is None
+    assert await throttle.reserve(key, t + 30, 5, 900) == 6
