@@ -34,7 +34,7 @@ def _delay_sql(limit: int, window: int) -> str:
 
 
 def _reserve_sql(limit: int, window: int) -> str:
-    # Placeholders, in order: key, now, now | since | since, now | since, now, now, now | since, now.
+    # Placeholders: key, now, now | since | since, now | since, now, now, now | since, now.
     # Only constants are put in the text (the limit, the window, the delays).
     # Concurrent attempts may reach the database out of the order of their clocks (one read
     # 12:00:00, the next 12:00:01 and ran first): the first `limit` of a window go whatever
