@@ -116,6 +116,40 @@ async def migrate() -> None:
         raise RuntimeError(f"Échec des migrations : {response.message}")
 
 
+_NUMBERED: dict[str, str] = {}
+
+
+def _numbered(sql: str) -> str:
+    text = _NUMBERED.get(sql)
+    if text is None:
+        first, *rest = sql.split("{}")
+        text = _NUMBERED[sql] = first + "".join(f"${i}{part}" for i, part in enumerate(rest, 1))
+    return text
+
+
+async def fetch(table, sql: str, *args) -> list[dict]:
+    """`table.raw(sql, *args)` for the hot paths: a fixed SQL text whose parameters are
+    `{}`. On PostgreSQL it goes to asyncpg as it is (numbered once per text, prepared
+    once per connection), in the running transaction if there is one: Piccolo would build
+    and compile a query string on every call. Elsewhere (SQLite, another event loop than
+    the pool's), `table.raw`."""
+    engine = db()
+    if isinstance(engine, PostgresEngine):
+        transaction = engine.current_transaction.get()
+        if transaction is not None:
+            return await run_fixed(transaction.connection, _numbered(sql), args)
+        pool = engine.pool
+        if pool is not None:
+            async with pool.acquire() as connection:
+                return await run_fixed(connection, _numbered(sql), args)
+    return await table.raw(sql, *args)
+
+
+async def run_fixed(connection, text: str, args: tuple) -> list[dict]:
+    """Where `fetch` meets asyncpg (tests.helpers.QueryCounter counts here too)."""
+    return [dict(record) for record in await connection.fetch(text, *args)]
+
+
 MAX_PARAMETERS = 30_000  # asyncpg allows 32,767 per statement, SQLite 32,766
 
 

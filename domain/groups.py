@@ -7,7 +7,7 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 
-from domain.database import transaction
+from domain.database import fetch, transaction
 from domain.kernel.clock import now
 from domain.kernel.errors import FieldErrors
 from domain.tables import Group, Membership
@@ -157,7 +157,7 @@ def _roles(row: dict) -> Roles:
 
 async def group_and_roles(slug: str, user_id: int | None) -> tuple[dict, Roles] | None:
     """The group of a URL and what the user is in it, in one query (every group page)."""
-    rows = await Group.raw(_GROUP_AND_ROLES, user_id, user_id, user_id, slug)
+    rows = await fetch(Group, _GROUP_AND_ROLES, user_id, user_id, user_id, slug)
     if not rows:
         return None
     row = rows[0]

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from urllib.parse import unquote, urlsplit
 
-from domain.database import transaction
+from domain.database import fetch, transaction
 from domain.groups import KINDS
 from domain.kernel.clock import now
 from domain.kernel.dates import long_date, paris_midnight, short_date
@@ -342,10 +342,13 @@ async def bump_moves() -> None:
     await Revision.raw(_BUMP)
 
 
+_REVISION = "SELECT number FROM revision WHERE name = {}"
+
+
 async def moves_revision() -> int:
     """One indexed read of a single row, with each request for a group's page."""
-    row = await Revision.select(Revision.number).where(Revision.name == "moves").first()
-    return row["number"] if row else 0
+    rows = await fetch(Revision, _REVISION, "moves")
+    return rows[0]["number"] if rows else 0
 
 
 async def migrated_groups() -> list[dict]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
+from domain.database import fetch
 from domain.kernel import tokens
 from domain.tables import User, WebSession
 
@@ -31,7 +32,7 @@ async def load(token: str, moment: datetime) -> tuple[dict, dict | None, dict] |
     token names no live session."""
     if not token or len(token) > 200:
         return None
-    rows = await WebSession.raw(_LOAD, tokens.digest(token), moment)  # noqa: S608 - constant
+    rows = await fetch(WebSession, _LOAD, tokens.digest(token), moment)  # noqa: S608 - constant
     if not rows:
         return None
     row = rows[0]

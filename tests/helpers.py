@@ -112,8 +112,26 @@ class QueryCounter:
             return response
 
         self.cls.run_querystring = counting
+        # Fixed texts on PostgreSQL (domain.database.fetch) bypass run_querystring.
+        from domain import database
+
+        self.fixed = database.run_fixed
+
+        async def counting_fixed(connection, text, args, _original=self.fixed):
+            counter = _COUNTING.get()
+            if counter is not None:
+                counter.count += 1
+            response = await _original(connection, text, args)
+            if counter is not None:
+                counter.rows += len(response)
+            return response
+
+        database.run_fixed = counting_fixed
         return self
 
     def __exit__(self, *exc):
         self.cls.run_querystring = self.original
+        from domain import database
+
+        database.run_fixed = self.fixed
         _COUNTING.reset(self.token)

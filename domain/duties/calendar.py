@@ -106,6 +106,8 @@ def _dist_view(d: dict, open_days: int, moment: datetime) -> dict:
         "ends": format_moment(d["ends_at"], "time"),
         "opens_label": label(opening),
         "open": opening <= moment < d["starts_at"] and d["cancelled_at"] is None,
+        # Nothing changes any more (an admin's assigning and removing neither).
+        "closed": moment >= d["starts_at"] or d["cancelled_at"] is not None,
     }
 
 

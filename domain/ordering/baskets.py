@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC
 
+from domain.database import fetch
 from domain.kernel.clock import now
 from domain.kernel.dates import label
 from domain.ordering import catalog_window_state, window_state
@@ -173,23 +174,39 @@ def orderable_sql(prefix: str = "") -> str:
 
 
 _ORDERABLE = orderable_sql()
-_PAGE_PRODUCTS = _ORDERABLE + " ORDER BY v.name, p.position, p.name, p.id"
 _ONE_PRODUCT = _ORDERABLE + " AND p.id = {}"
-_ORDER_LINES = (
-    "SELECT o.*, l.product AS line_product, l.quantity AS line_quantity "
-    'FROM member_order o LEFT JOIN order_line l ON l."order" = o.id '
-    'WHERE o."user" = {} AND o.distribution = {}'
+# The page: the distribution with the member's order (its columns as "order__…"; the
+# member: None for a visitor), then the products with the member's quantity of each (the
+# order: None, no quantities). Parameters: user, distribution, group; distribution,
+# order, True.
+_ORDER_COLUMNS = "".join(
+    f', o."{c._meta.db_column_name}" AS order__{c._meta.db_column_name}'
+    for c in Order._meta.columns
+)
+_PAGE_DISTRIBUTION = (  # column names from the table's definition, values parameters
+    "SELECT d.*, pl.name AS place_name, pl.address AS place_address, g.kind AS group_kind"  # noqa: S608
+    f"{_ORDER_COLUMNS} "
+    'FROM distribution d JOIN app_group g ON g.id = d."group" '
+    "LEFT JOIN place pl ON pl.id = d.place "
+    'LEFT JOIN member_order o ON o.distribution = d.id AND o."user" = {} '
+    'WHERE d.id = {} AND d."group" = {}'
+)
+_PAGE_PRODUCTS = (
+    orderable_sql()
+    .replace(" FROM product p ", ", l.quantity AS line_quantity FROM product p ")
+    .replace(" WHERE ", ' LEFT JOIN order_line l ON l.product = p.id AND l."order" = {} WHERE ')
+    + " ORDER BY v.name, p.position, p.name, p.id"
 )
 
 
 async def distribution_of(group_id: int, distribution_id: int) -> dict | None:
-    rows = await Distribution.raw(_DISTRIBUTION, distribution_id, group_id)
+    rows = await fetch(Distribution, _DISTRIBUTION, distribution_id, group_id)
     return rows[0] if rows else None
 
 
 async def orderable(distribution_id: int, product_id: int) -> dict | None:
     """One product as the page offers it (see `_ORDERABLE`), or None."""
-    rows = await Product.raw(_ONE_PRODUCT, distribution_id, True, product_id)
+    rows = await fetch(Product, _ONE_PRODUCT, distribution_id, True, product_id)
     return rows[0] if rows else None
 
 
@@ -203,16 +220,6 @@ def catalog_window(product: dict, moment) -> str:
     )
 
 
-async def order_and_quantities(user_id: int, distribution_id: int) -> tuple[dict | None, dict]:
-    """The member's order at this distribution (None) and its quantities, in one query."""
-    rows = await Order.raw(_ORDER_LINES, user_id, distribution_id)
-    if not rows:
-        return None, {}
-    order = {k: v for k, v in rows[0].items() if not k.startswith("line_")}
-    quantities = {r["line_product"]: r["line_quantity"] for r in rows if r["line_product"]}
-    return order, quantities
-
-
 def in_period(product: dict, dist: dict) -> bool:
     day = dist["starts_at"].astimezone(UTC).date()
     if product["starts_on"] and day < product["starts_on"]:
@@ -223,15 +230,23 @@ def in_period(product: dict, dist: dict) -> bool:
 async def basket(
     group_id: int, distribution_id: int, user_id: int | None, guest: dict[int, int] | None = None
 ) -> Basket | None:
-    """The ordering page: three queries, however many products."""
-    dist = await distribution_of(group_id, distribution_id)
-    if dist is None:
+    """The ordering page: two queries, however many products."""
+    found = await fetch(Distribution, _PAGE_DISTRIBUTION, user_id, distribution_id, group_id)
+    if not found:
         return None
-    rows = await Product.raw(_PAGE_PRODUCTS, distribution_id, True)
-    order = None
+    dist, order = {}, {}
+    for key, value in found[0].items():
+        if key.startswith("order__"):
+            order[key[7:]] = value
+        else:
+            dist[key] = value
+    order = order if order["id"] is not None else None
+    order_id = order["id"] if order else None
+    rows = await fetch(Product, _PAGE_PRODUCTS, distribution_id, order_id, True)
+    in_order = {p["id"]: p.pop("line_quantity") for p in rows}  # not a column of the line
     quantities: dict[int, int] = {}
-    if user_id:
-        order, quantities = await order_and_quantities(user_id, distribution_id)
+    if order:
+        quantities = {pid: q for pid, q in in_order.items() if q}
     elif guest:
         quantities = dict(guest)
     # A catalog whose own window is not open at this date is not offered; lines already in

@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC
 
+from domain.database import fetch
 from domain.idempotency import KEY_MAX
 from domain.kernel.clock import now
 from domain.members import RegistrationClosed, consent, joining
@@ -163,7 +164,8 @@ async def subscription_for(user_id: int, product: dict, dist: dict) -> int | Non
 
 
 async def _lock(user_id, group_id, distribution_id, product_id, key, own, moment) -> dict:
-    rows = await Order.raw(
+    rows = await fetch(
+        Order,
         _LOCK,
         *(distribution_id, group_id, user_id, moment, key, user_id, moment, key),
         *(distribution_id, True, product_id, moment, user_id, group_id, own),
@@ -213,7 +215,7 @@ async def change_line(
     order_id, order_state = row["order_id"], row["order_state"]
     mail_ids: list[int] = []
     if key is not None and not row["claimed"]:  # a replay: the line as it is
-        [line] = await Order.raw(_LINE, order_id, product_id, product_id)
+        [line] = await fetch(Order, _LINE, order_id, product_id, product_id)
         result = LineResult(
             product, line["q"] or 0, row["order_total"], order_state, line["stock"], True
         )
@@ -221,7 +223,8 @@ async def change_line(
         subscription_id = None
         if row["group_kind"] == "amap" and ((step or 0) > 0 or (qty or 0) > 0):
             subscription_id = await subscription_for(user_id, product, row)
-        [done] = await Order.raw(
+        [done] = await fetch(
+            Order,
             _WRITE,
             *(order_id, product_id, qty, qty, step, product["max_per_order"]),
             *(product["max_per_order"], MAX_QUANTITY, product_id, product_id),
@@ -250,7 +253,7 @@ async def change_line(
         else:
             parse_quantity(done["new"])  # over MAX_QUANTITY: refused with its message
             check_maximum(product, done["new"])
-            [line] = await Order.raw(_LINE, order_id, product_id, product_id)
+            [line] = await fetch(Order, _LINE, order_id, product_id, product_id)
             raise not_enough(product_id, done["old"] + max(0, line["stock"] or 0))
     if join:
         mail_ids += await join_with_order(user_id, group_id, ctx)

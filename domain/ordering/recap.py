@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from domain import outbox
+from domain.database import fetch
 from domain.kernel.clock import now
 from domain.kernel.dates import label
 from domain.kernel.money import euros
@@ -36,7 +37,7 @@ RECAP_KIND = "order_recap"
 
 
 async def order_lines(order_id: int) -> list[dict]:
-    return await OrderLine.raw(_LINES, order_id)
+    return await fetch(OrderLine, _LINES, order_id)
 
 
 async def queue_recap(
@@ -47,7 +48,7 @@ async def queue_recap(
     who turned the recaps off ("Mes communications"). `recipient`: the fields of
     `_RECIPIENT`, when the caller read them already."""
     if recipient is None:
-        [recipient] = await User.raw(_RECIPIENT, RECAP_KIND, user_id, dist["group"])
+        [recipient] = await fetch(User, _RECIPIENT, RECAP_KIND, user_id, dist["group"])
     if recipient["opted_out"]:
         return []
     lines = await order_lines(order_id)

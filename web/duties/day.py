@@ -93,7 +93,7 @@ async def remove(
     data: Annotated[PersonForm, Form],
 ) -> object:
     try:
-        await signups.remove(
+        removed = await signups.remove(
             request.state.group["id"], distribution_id, role_id, forms.an_id(data.user_id)
         )
     except NotFound:
@@ -102,7 +102,9 @@ async def remove(
         return await _page(
             request, distribution_id, message=refusal.message, at=role_id, status=422
         )
-    flash(request, "Bénévole retiré de ce rôle.")
+    flash(
+        request, "Bénévole retiré de ce rôle." if removed else "Cette personne n'avait pas ce rôle."
+    )
     return redirect(request, f"{day_url(request, distribution_id)}#r{role_id}")
 
 

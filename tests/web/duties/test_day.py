@@ -79,6 +79,9 @@ async def test_the_admin_assigns_and_removes_within_the_rules(client, world):
     assert response.status_code == 303
     assert await DutySignup.count().where(DutySignup.user == world["people"]["bob"]) == 0
     assert "Bénévole retiré de ce rôle." in shown(await client.get(day))
+    # Removing again: they no longer hold it, and the page says so.
+    again = await post_form(client, f"{day}/{world['welcome']}/retirer", {"user_id": bob})
+    assert "Cette personne n'avait pas ce rôle." in shown(again)
 
 
 async def test_admins_assign_before_members_may_sign_up(client, world):
@@ -131,3 +134,20 @@ async def test_a_group_without_roles_shows_no_permanence(client):
         )
     )
     assert "Permanences du jour" not in emargement
+
+
+async def test_a_started_day_is_printed_and_changes_no_more(client, world):
+    past = await build.past_distribution(world["gid"], world["place"], ago=2 * H)
+    await build.volunteers(world["welcome"], past, [world["people"]["ana"]])
+    await login(client, "admin@example.org")
+    page = shown(await client.get(f"{world['base']}/{past}"))
+    assert sheet(page)[0] == ["Accueil", "MARTIN Ana", ""]
+    assert "Inscrire un bénévole" not in page and "Retirer" not in page
+    response = await post_form(
+        client,
+        f"{world['base']}/{past}/{world['welcome']}/retirer",
+        {"user_id": str(world["people"]["ana"])},
+    )
+    assert response.status_code == 422
+    assert "Cette distribution a commencé" in shown(response)
+    assert await DutySignup.count().where(DutySignup.distribution == past) == 1
