@@ -11,7 +11,7 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
 
-from domain.catalogs import products
+from domain.catalogs import offers, products
 from domain.catalogs.products import VAT_RATES
 from domain.kernel import forms
 from domain.kernel.errors import FieldErrors
@@ -54,6 +54,7 @@ async def products_page(request: Request, slug: str, catalog_id: int) -> object:
             catalog,
             "produits",
             products=await products.products_of(catalog_id),
+            taken=await offers.taken_products(catalog_id),
             vat_rates=VAT_RATES,
             flash=pop_flash(request),
         ),
