@@ -4,7 +4,7 @@ first vendor linked to an account makes it, the next ones join it."""
 
 from __future__ import annotations
 
-from domain.tables import Catalog, Producer, Vendor
+from domain.tables import Catalog, EscarcelleLink, Producer, Vendor
 
 
 async def for_login(user_id: int | None, name: str) -> int:
@@ -80,6 +80,5 @@ async def catalogs_of(producer_id: int) -> list[dict]:
 
 
 async def is_linked(producer_id: int) -> bool:
-    """Whether the producer is linked to an outside system (Escarcelle) through a table
-    of a later part; False until that part exists."""
-    return False
+    """Whether the producer is linked to its grocery in Escarcelle (domain/escarcelle)."""
+    return await EscarcelleLink.exists().where(EscarcelleLink.producer == producer_id)

@@ -14,7 +14,7 @@ import hashlib
 
 from domain import idempotency
 from domain.catalogs.product_files import PREVIEW_MAX_AGE
-from domain.catalogs.products import check_product, resize_photo
+from domain.catalogs.products import check_product, escarcelle_locked, resize_photo
 from domain.database import transaction
 from domain.kernel import cpu, tokens
 from domain.kernel.errors import FieldErrors
@@ -105,13 +105,18 @@ async def save_product(
     photo: bytes | None = None,
     product_id: int | None = None,
     locked: tuple[str, ...] = (),
+    extra: dict | None = None,
 ) -> dict:
     """A product of the list, new or changed (one statement). `locked`: columns kept as they
-    are whatever the form sends (an Escarcelle product's référence and stock)."""
+    are whatever the form sends; an Escarcelle product's référence and stock always are
+    while its producer is linked. `extra`: more columns (a new product's Escarcelle id)."""
     values, errors = check(fields, category)
     if errors:
         raise FieldErrors(errors)
     values["active"] = active
+    values |= extra or {}
+    if product_id and await escarcelle_locked([product_id]):
+        locked = ("reference", "stock")
     for column in locked:
         values.pop(column, None)
     if photo:
@@ -144,6 +149,7 @@ async def import_products(
     async with transaction():
         if not await idempotency.claim(once, None):
             raise ImportedAlready()
+        held = await escarcelle_locked([i["product_id"] for i in items if i["product_id"]])
         for item in items:
             values, errors = check_product(**item["fields"])
             if errors:
@@ -152,6 +158,8 @@ async def import_products(
             if item["product_id"] is None:
                 created.append(Product(catalog=None, producer=producer_id, **values))
                 continue
+            if item["product_id"] in held:
+                values.pop("stock"), values.pop("reference")
             done = (
                 await Product.update({getattr(Product, k): v for k, v in values.items()})
                 .where((Product.id == item["product_id"]) & (Product.producer == producer_id))

@@ -12,6 +12,7 @@ TABS = (
     ("ventes", "Ventes", ""),
     ("produits", "Produits", "/produits"),
     ("stocks", "Stocks", "/stocks"),
+    ("parametres", "Paramètres", "/parametres"),
 )
 
 

@@ -17,6 +17,7 @@ from domain.kernel.errors import FieldErrors
 from domain.kernel.wording import plural
 from domain.producer_space import producers
 from domain.producer_space import products as space_products
+from jobs import escarcelle as escarcelle_jobs
 from web.access import Policy, policy
 from web.downloads import attachment
 from web.forms import Form, Multipart
@@ -115,9 +116,10 @@ async def remove_from_catalog(
 # ---- the product form --------------------------------------------------------------------
 
 
-def _product_page(
+async def _product_page(
     request: Request, producer: dict, form: dict, errors: dict, product: dict | None, status=200
 ) -> object:
+    linked = await producers.is_linked(producer["id"])
     return render(
         request,
         "producer_space/product.html",
@@ -128,7 +130,7 @@ def _product_page(
             form=form,
             errors=errors,
             vat_choices=VAT_CHOICES,
-            locked=bool(product and product["escarcelle_id"]),
+            locked=bool(product and product["escarcelle_id"] and linked),
         ),
         status_code=status,
     )
@@ -155,14 +157,14 @@ def _form_of(product: dict) -> dict:
 async def new_product_page(request: Request, producer_id: int) -> object:
     producer = await producer_or_404(request, producer_id)
     form = {"unit": "pièce", "vat_rate": "550", "active": "1"}
-    return _product_page(request, producer, form, {}, None)
+    return await _product_page(request, producer, form, {}, None)
 
 
 @get("/espace-producteur/{producer_id:int}/produits/{product_id:int}", opt=policy(Policy.USER))
 async def edit_product_page(request: Request, producer_id: int, product_id: int) -> object:
     producer = await producer_or_404(request, producer_id)
     product = await _product_or_404(producer_id, product_id)
-    return _product_page(request, producer, _form_of(product), {}, product)
+    return await _product_page(request, producer, _form_of(product), {}, product)
 
 
 async def _save(request: Request, producer: dict, data: ProductForm, product: dict | None):
@@ -170,11 +172,15 @@ async def _save(request: Request, producer: dict, data: ProductForm, product: di
     fields = msgspec.structs.asdict(data)
     category = fields.pop("category")
     del fields["photo"], fields["active"]
-    # An Escarcelle product's référence and stock come from Escarcelle.
-    locked = ("reference", "stock") if product and product["escarcelle_id"] else ()
-    if locked:
-        fields |= {"reference": product["reference"], "stock": str(product["stock"] or 0)}
+    extra: dict = {}
     try:
+        if product is None:  # linked to Escarcelle: its barcode, which links it
+            extra, refused = await escarcelle_jobs.check_new_product(producer["id"], data.reference)
+            if refused:
+                raise FieldErrors({"reference": refused})
+        elif product["escarcelle_id"]:
+            # Kept by the domain while linked; what the form shows when the fields are hidden.
+            fields |= {"reference": product["reference"], "stock": str(product["stock"] or 0)}
         await space_products.save_product(
             producer["id"],
             fields=fields,
@@ -182,11 +188,13 @@ async def _save(request: Request, producer: dict, data: ProductForm, product: di
             active=bool(data.active),
             photo=photo or None,
             product_id=product["id"] if product else None,
-            locked=locked,
+            extra=extra,
         )
     except FieldErrors as error:
         form = fields | {"active": data.active, "category": category}
-        return _product_page(request, producer, form, error.errors, product, form_status(request))
+        return await _product_page(
+            request, producer, form, error.errors, product, form_status(request)
+        )
     flash(request, f"Produit « {data.name.strip()} » enregistré.")
     return redirect(request, _list_url(producer))
 
@@ -266,6 +274,7 @@ async def import_preview(
         rows = product_files.parse_import(content, await space_products.products_of(producer_id))
     except product_files.ImportFileError as error:
         return _import_page(request, producer, error=error.message, status=422)
+    await escarcelle_jobs.check_import_rows(producer_id, rows)
     bad = any(row.errors for row in rows)
     token = ""
     if not bad and (changes := product_files.changes(rows)):
