@@ -5,11 +5,11 @@ ended cannot order."""
 
 from __future__ import annotations
 
-import pytest
-
 import html
 import re
 from datetime import date, timedelta
+
+import pytest
 
 from domain.demo import world as build
 from domain.kernel import clock
