@@ -37,6 +37,7 @@ from web import (
     distributions,
     duties,
     errors,
+    escarcelle,
     groups,
     health,
     help,
@@ -156,6 +157,7 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
             *privacy.handlers,
             *help.handlers,
             *producer_space.handlers,
+            *escarcelle.handlers,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC],

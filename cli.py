@@ -61,16 +61,24 @@ def migrate() -> None:
 
 @click.command("seed-demo", help="Ajoute les données de démonstration (une seule fois).")
 def seed_demo() -> None:
+    from connectors import escarcelle_simulator as simulator
     from domain.demo import seed_demo as seed
 
-    _settings()
-    click.echo(_run(seed))
+    settings = _settings()
+    # The demo's solidarity grocery, linked to the simulator's (`serve --escarcelle-simulator`).
+    grocery = {"key": simulator.DEMO_KEY, "pdv_id": simulator.DEMO_PDV, "name": simulator.DEMO_NAME}
+    click.echo(_run(lambda: seed(escarcelle=grocery, secret=settings.secret_key)))
 
 
 @click.command("serve", help="Sert l'application avec uvicorn (PORT, HOST ; BASE_URL suit PORT).")
 @click.option("--host", help="adresse d'écoute (défaut : HOST, sinon 127.0.0.1)")
 @click.option("--port", type=click.IntRange(1, 65535), help="port (défaut : PORT, sinon 8000)")
-def serve(host: str | None, port: int | None) -> None:
+@click.option(
+    "--escarcelle-simulator",
+    is_flag=True,
+    help="sans ESCARCELLE_URL, démarre le simulateur de l'API Escarcelle supposée (la démo)",
+)
+def serve(host: str | None, port: int | None, escarcelle_simulator: bool) -> None:
     import uvicorn
 
     # Before the settings are read: the default BASE_URL follows the port.
@@ -78,17 +86,56 @@ def serve(host: str | None, port: int | None) -> None:
         os.environ["PORT"] = str(port)
     if host is not None:
         os.environ["HOST"] = host
+    simulator = None
+    if escarcelle_simulator and not os.environ.get("ESCARCELLE_URL"):
+        simulator = _start_simulator()
     settings = _settings()
     instance = settings.default_instance
     click.echo(f"\n  {instance.name} : {instance.url}/\n")
-    uvicorn.run(
-        "app:app",
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        proxy_headers=True,
-        forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+    if simulator:
+        click.echo(
+            f"  Escarcelle : {settings.escarcelle_url} (un simulateur de l'API supposée, pas "
+            "le vrai Escarcelle)\n"
+        )
+    try:
+        uvicorn.run(
+            "app:app",
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            proxy_headers=True,
+            forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        )
+    finally:
+        if simulator:
+            simulator.terminate()
+            simulator.wait(timeout=10)
+
+
+def _start_simulator():
+    """The simulator of Escarcelle's assumed API, a process of its own, for the demo's
+    grocery; ESCARCELLE_URL points at it (port ESCARCELLE_SIMULATOR_PORT, 8765 by default)."""
+    import subprocess
+    import time
+
+    import httpx
+
+    port = os.environ.get("ESCARCELLE_SIMULATOR_PORT", "8765")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "connectors.escarcelle_simulator", "--port", port]
     )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            if httpx.get(url + "/_sim/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    else:
+        process.terminate()
+        raise click.ClickException(f"Le simulateur Escarcelle ne démarre pas sur le port {port}.")
+    os.environ["ESCARCELLE_URL"] = url
+    return process
 
 
 @click.command("migrate-groups", help="Déplace des groupes vers une autre instance (même base).")

@@ -8,9 +8,14 @@ from domain.kernel import forms
 from domain.kernel.errors import FieldErrors
 from domain.members.invitations import queue_invitation
 from domain.outbox import MailContext
+from domain.producer_space import producers as spaces
 from domain.tables import (
     AccountToken,
+    Catalog,
+    CatalogOffer,
     Group,
+    Producer,
+    Product,
     User,
     Vendor,
 )
@@ -87,12 +92,55 @@ async def save_vendor(
         }
         if vendor_id:
             await Vendor.update(values).where((Vendor.id == vendor_id) & (Vendor.group == group_id))
+            await _join_login_space(vendor_id, user_id)
         else:
+            producer = await spaces.for_login(user_id, name)
             rows = await Vendor.insert(
-                Vendor(group=group_id, **{col._meta.name: v for col, v in values.items()})
+                Vendor(
+                    group=group_id,
+                    producer=producer,
+                    **{col._meta.name: v for col, v in values.items()},
+                )
             ).returning(Vendor.id)
             vendor_id = rows[0]["id"]
     return await vendor(group_id, vendor_id) | {"mail_ids": mail_ids}
+
+
+async def _join_login_space(vendor_id: int, user_id: int | None) -> None:
+    """A vendor newly linked to an account that runs a producer space joins it, with its
+    catalogs' products, when its own space holds nothing else (no other vendor, no product
+    of a list, no Escarcelle link): the account then has one space. Otherwise it keeps
+    its own (the account sees both)."""
+    if user_id is None:
+        return
+    row = await Vendor.select(Vendor.producer).where(Vendor.id == vendor_id).first()
+    current = row["producer"]
+    target = (
+        await Vendor.select(Vendor.producer)
+        .where((Vendor.user == user_id) & (Vendor.id != vendor_id) & Vendor.producer.is_not_null())
+        .order_by(Vendor.id)
+        .first()
+    )
+    if target is None or target["producer"] == current:
+        return
+    if current is not None:
+        shared = await Vendor.exists().where(
+            (Vendor.producer == current) & (Vendor.id != vendor_id)
+        ) or await Product.exists().where((Product.producer == current) & Product.catalog.is_null())
+        if shared or await CatalogOffer.exists().where(
+            CatalogOffer.catalog.is_in(
+                Catalog.select(Catalog.id).where(Catalog.vendor == vendor_id)
+            )
+        ):
+            return
+        if await spaces.is_linked(current):
+            return
+    await Vendor.update({Vendor.producer: target["producer"]}).where(Vendor.id == vendor_id)
+    await Product.update({Product.producer: target["producer"]}).where(
+        Product.catalog.is_in(Catalog.select(Catalog.id).where(Catalog.vendor == vendor_id))
+    )
+    if current is not None:
+        await Producer.delete().where(Producer.id == current)
 
 
 async def _login_account(email: str, ctx: MailContext | None, note: str) -> tuple[int, list[int]]:

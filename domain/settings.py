@@ -120,6 +120,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Threads per process for password hashes and photo resizing (domain/kernel/cpu.py);
     # 0: one per core, up to 4.
     cpu_threads: int = 0
+    # Escarcelle's partner API (connectors/escarcelle.py): its address, and seconds per call.
+    # Empty: no Escarcelle sync (`./dev run`'s demo starts connectors/escarcelle_simulator.py).
+    escarcelle_url: str = ""
+    escarcelle_timeout: float = 10.0
+    # A push's claim on a sale: a worker killed mid-push leaves it to another after this.
+    escarcelle_lease_seconds: int = 120
 
     @property
     def outbox_dir(self) -> Path:
@@ -344,6 +350,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         ("RETENTION_DAYS", "retention_days"),
         ("INACTIVE_ACCOUNT_DAYS", "inactive_account_days"),
         ("CPU_THREADS", "cpu_threads"),
+        ("ESCARCELLE_LEASE_SECONDS", "escarcelle_lease_seconds"),
     ):
         if env.get(name):
             try:
@@ -368,4 +375,16 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             "dkim_selector": dkim["DKIM_SELECTOR"],
         }
     raw["support_email"] = env.get("SUPPORT_EMAIL", "").strip()
+    escarcelle = env.get("ESCARCELLE_URL", "").strip().rstrip("/")
+    if escarcelle:
+        raw["escarcelle_url"] = _check_url("ESCARCELLE_URL", escarcelle, ("http", "https"))
+    if env.get("ESCARCELLE_TIMEOUT"):
+        try:
+            raw["escarcelle_timeout"] = float(env["ESCARCELLE_TIMEOUT"])
+        except ValueError as error:
+            raise SettingsError("ESCARCELLE_TIMEOUT doit être un nombre de secondes.") from error
+        if not 0 < raw["escarcelle_timeout"] <= 120:
+            raise SettingsError("ESCARCELLE_TIMEOUT doit être entre 0 et 120 secondes.")
+    if raw.get("escarcelle_lease_seconds", 120) < 1:
+        raise SettingsError("ESCARCELLE_LEASE_SECONDS doit être ≥ 1.")
     return Settings(**raw)

@@ -68,6 +68,14 @@ async def tick(moment: datetime | None = None) -> int:
     mail_jobs.enqueue(ids)
     if ids:
         log.info("%s notification(s) mise(s) en file", len(ids))
+    # Escarcelle: the hourly stock syncs, the sales to push and to retry (jobs/escarcelle.py);
+    # the mails above are queued whatever Escarcelle does.
+    try:
+        from jobs import escarcelle as escarcelle_jobs
+
+        await escarcelle_jobs.tick(moment or clock.now())
+    except Exception:  # noqa: BLE001 - the next minute is another chance
+        log.exception("tour Escarcelle du planificateur impossible")
     return len(ids)
 
 

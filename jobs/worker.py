@@ -11,7 +11,10 @@ _broker = broker.setup(_settings, worker_process=True)
 for _warning in _settings.mail_warnings():
     logging.getLogger("jobs.worker").warning("e-mails : %s", _warning)
 
-from jobs import mail  # noqa: E402  (actors are declared on the broker set above)
+from jobs import (  # noqa: E402, F401  (actors are declared on the broker set above)
+    escarcelle,
+    mail,
+)
 
 _broker.add_middleware(mail.SweepAtBoot())
 

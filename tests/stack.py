@@ -217,3 +217,111 @@ async def client(app):
     from litestar.testing import AsyncTestClient
 
     return AsyncTestClient(app=app, base_url="http://localhost")
+
+
+# ---- Escarcelle: the simulator of its assumed API, a process of its own ---------------
+
+
+class EscarcelleSimulator:
+    """The simulator of Escarcelle's API (connectors/escarcelle_simulator.py), a process of
+    its own on a free port; its control calls for the tests."""
+
+    def __init__(self, url: str, process) -> None:
+        self.url = url
+        self.process = process
+
+    def _control(self, method: str, path: str, data: dict | None = None, **params) -> dict:
+        import httpx
+
+        response = httpx.request(method, self.url + path, json=data, params=params, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def reset(self, products: int = 40, key: str | None = None) -> None:
+        from connectors.escarcelle_simulator import DEMO_KEY
+
+        self._control("POST", "/_sim/reset", {"products": products, "key": key or DEMO_KEY})
+
+    def fault(self, mode: str, **options) -> None:
+        self._control("POST", "/_sim/fault", {"mode": mode, **options})
+
+    def grocery(self, key: str, pdv_id: str, name: str, **options) -> None:
+        self._control(
+            "POST", "/_sim/groceries", {"key": key, "pdv_id": pdv_id, "name": name, **options}
+        )
+
+    def state(self, key: str | None = None) -> dict:
+        from connectors.escarcelle_simulator import DEMO_KEY
+
+        return self._control("GET", "/_sim/state", key=key or DEMO_KEY)
+
+    def till(self, product_id: str, qty: int, key: str | None = None) -> int:
+        from connectors.escarcelle_simulator import DEMO_KEY
+
+        body = {"product_id": product_id, "qty": qty, "key": key or DEMO_KEY}
+        return self._control("POST", "/_sim/till", body)["stock"]
+
+    def set_stock(self, product_id: str, qty: int, key: str | None = None) -> int:
+        from connectors.escarcelle_simulator import DEMO_KEY
+
+        body = {"product_id": product_id, "qty": qty, "key": key or DEMO_KEY}
+        return self._control("POST", "/_sim/stock", body)["stock"]
+
+    def calls(self, path: str = "", method: str = "") -> list[dict]:
+        return [
+            c
+            for c in self.state()["calls"]
+            if c["path"].startswith(path) and (not method or c["method"] == method)
+        ]
+
+
+@pytest.fixture(scope="session")
+def escarcelle_process():
+    """The simulator, started once for the run: `python -m connectors.escarcelle_simulator`."""
+    import subprocess
+    import sys
+
+    import httpx
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "connectors.escarcelle_simulator", "--port", str(port)],
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            if httpx.get(url + "/_sim/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"simulateur Escarcelle absent : {process.stderr.read()!r}")
+        time.sleep(0.05)
+    yield EscarcelleSimulator(url, process)
+    process.kill()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def simulator(escarcelle_process):
+    """The simulator, reset for this test (the demo grocery, 40 products, no fault)."""
+    escarcelle_process.reset()
+    return escarcelle_process
+
+
+@pytest.fixture
+def escarcelle_url(settings, simulator, monkeypatch):
+    """The jobs' settings point at the simulator, for this test only."""
+    import msgspec
+
+    from jobs import broker as jobs_broker
+
+    changed = msgspec.structs.replace(
+        settings, escarcelle_url=simulator.url, escarcelle_timeout=2.0
+    )
+    monkeypatch.setattr(jobs_broker, "_settings", changed)
+    return simulator.url

@@ -21,7 +21,7 @@ from markupsafe import Markup
 from domain.idempotency import new_key
 from domain.kernel import forms
 from domain.kernel.dates import label
-from domain.members import joining
+from domain.members import RegistrationClosed, joining
 from domain.ordering import BasketErrors, OrderingError, baskets, changes, history
 from domain.payments import account
 from jobs import mail as mail_jobs
@@ -67,9 +67,15 @@ async def _ensure_member(request: Request, user_id: int) -> None:
     """ "Suivre ce marché": a logged-in visitor becomes a member of the open market. (An
     order joins in its own transaction instead: a refused order makes no member.)"""
     if not request.state.roles.member:
-        await mail_jobs.hand_over(
-            await joining.join_open_group(user_id, request.state.group["id"], mail_context(request))
-        )
+        try:
+            mail_ids = await joining.join_open_group(
+                user_id, request.state.group["id"], mail_context(request)
+            )
+        except RegistrationClosed as closed:
+            raise PermissionDeniedException(
+                closed.message or "Ce groupe n'accepte pas de nouveaux membres ainsi."
+            ) from closed
+        await mail_jobs.hand_over(mail_ids)
 
 
 @get("/g/{slug:str}/commandes", opt=policy(Policy.GROUP_PUBLIC), name="group_commandes")

@@ -4,6 +4,7 @@ validated): a changed quantity, a product added; stock and the maximum still app
 from __future__ import annotations
 
 from domain.catalog_orders import NotFound, recaps
+from domain.catalogs import offers
 from domain.database import transaction
 from domain.kernel import forms
 from domain.kernel.errors import FieldErrors
@@ -59,7 +60,7 @@ async def change_line(
                 (OrderLine.id == line_id)
                 & (OrderLine.order.distribution == distribution_id)
                 & (OrderLine.order.state == "validated")
-                & (OrderLine.product.catalog == catalog_id)
+                & offers.line_offered(catalog_id)
             )
             .first()
         )
@@ -107,7 +108,7 @@ async def add_line(
                 Product.id, Product.price_cents, Product.stock, Product.max_per_order
             )
             .where(
-                (Product.id == pid) & (Product.catalog == catalog_id) & (Product.active == True)  # noqa: E712
+                (Product.id == pid) & offers.offered(catalog_id) & (Product.active == True)  # noqa: E712
             )
             .first()
         )

@@ -11,6 +11,7 @@ from domain.catalog_orders.recaps import (
     by_product,
     member_batches,
 )
+from domain.catalogs import offers
 from domain.kernel.csvio import cell
 from domain.kernel.dates import local
 from domain.kernel.money import decimal
@@ -21,7 +22,7 @@ async def product_texts(catalog_id: int) -> tuple[dict[int, int], dict[int, list
     """The catalog's products: their rank (its product order) and neutralised name, unit."""
     products = (
         await Product.select(Product.id, Product.name, Product.unit)
-        .where(Product.catalog == catalog_id)
+        .where(offers.offered(catalog_id))
         .order_by(Product.position, Product.name, Product.id)
     )
     rank = {p["id"]: n for n, p in enumerate(products)}

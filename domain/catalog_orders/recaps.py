@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from piccolo.columns.combination import WhereRaw
 
+from domain.catalogs import offers
 from domain.kernel.clock import now
 from domain.kernel.dates import label
 from domain.members import consent
@@ -50,7 +51,8 @@ async def distribution(group_id: int, distribution_id: int) -> dict | None:
 _HAS_LINES = (
     'EXISTS (SELECT 1 FROM member_order o JOIN order_line l ON l."order" = o.id '
     "JOIN product p ON p.id = l.product "
-    'WHERE o.distribution = "distribution".id AND p.catalog = {})'
+    'WHERE o.distribution = "distribution".id AND (p.catalog = {} OR p.id IN '
+    "(SELECT co.product FROM catalog_offer co WHERE co.catalog = {})))"
 )
 
 
@@ -58,7 +60,7 @@ async def distribution_of_catalog(catalog_id: int, distribution_id: int) -> dict
     """A distribution of the catalog's COMMANDES: one of its group's that the catalog
     delivers at (or has orders at). Any other id is None, so that a URL pairing a catalog
     with another catalog's date (or another group's) is not found."""
-    has_lines = WhereRaw(_HAS_LINES, catalog_id)
+    has_lines = WhereRaw(_HAS_LINES, catalog_id, catalog_id)
     row = (
         await _distribution_query(distribution_id)
         .where(
@@ -142,7 +144,8 @@ SELECT p.id AS product_id, p.name AS name, p.unit AS unit, p.reference AS refere
 FROM order_line l
 JOIN member_order o ON o.id = l."order"
 JOIN product p ON p.id = l.product
-WHERE o.distribution = {} AND o.state = 'validated' AND p.catalog = {}
+WHERE o.distribution = {} AND o.state = 'validated' AND (p.catalog = {} OR p.id IN (
+    SELECT co.product FROM catalog_offer co WHERE co.catalog = {}))
 GROUP BY p.id, p.name, p.unit, p.reference, p.position, l.unit_price_cents
 ORDER BY p.position, p.name, p.id, l.unit_price_cents
 """
@@ -153,7 +156,8 @@ SELECT COUNT(DISTINCT l."order") AS members, COALESCE(SUM(l.quantity), 0) AS qua
 FROM order_line l
 JOIN member_order o ON o.id = l."order"
 JOIN product p ON p.id = l.product
-WHERE o.distribution = {} AND o.state = 'validated' AND p.catalog = {}
+WHERE o.distribution = {} AND o.state = 'validated' AND (p.catalog = {} OR p.id IN (
+    SELECT co.product FROM catalog_offer co WHERE co.catalog = {}))
 """
 
 
@@ -166,7 +170,7 @@ class ProductRecap:
 
 async def by_product(catalog_id: int, distribution_id: int) -> ProductRecap:
     """Quantity, unit price and total per product, and the grand total. One query."""
-    rows = await OrderLine.raw(_BY_PRODUCT, distribution_id, catalog_id)
+    rows = await OrderLine.raw(_BY_PRODUCT, distribution_id, catalog_id, catalog_id)
     for row in rows:
         row["quantity"] = int(row["quantity"])
         row["total_cents"] = row["quantity"] * row["unit_price_cents"]
@@ -206,7 +210,7 @@ def _lines_query(catalog_id: int):
             OrderLine.product.name.as_alias("name"),
             OrderLine.product.unit.as_alias("unit"),
         )
-        .where(OrderLine.product.catalog == catalog_id)
+        .where(offers.line_offered(catalog_id))
         .order_by(OrderLine.product.position, OrderLine.product.name, OrderLine.id)
     )
 
@@ -252,13 +256,13 @@ class MemberRecap:
 
 
 async def totals(catalog_id: int, distribution_id: int) -> dict:
-    rows = await OrderLine.raw(_TOTALS, distribution_id, catalog_id)
+    rows = await OrderLine.raw(_TOTALS, distribution_id, catalog_id, catalog_id)
     row = rows[0]
     return {k: int(row[k] or 0) for k in ("members", "quantity", "total_cents")}
 
 
 # The validated orders of the date holding a line of the catalog, sorted by the names shown
-# to the group's admins (consent.py). Parameters: catalog, distribution, catalog.
+# to the group's admins (consent.py). Parameters: catalog, distribution, catalog, catalog.
 # "Holds a line" is a scalar subquery, not EXISTS: PostgreSQL turns an EXISTS into a semi
 # join that reads every line of the catalog, of all its dates (158,800 lines for 5,000
 # members in the benchmark: 140 ms), where a subquery per order looks up that order's lines
@@ -270,7 +274,8 @@ LEFT JOIN membership m ON m."user" = o."user"
      AND m."group" = (SELECT c."group" FROM catalog c WHERE c.id = {{}})
 WHERE o.distribution = {{}} AND o.state = 'validated' AND (
     SELECT 1 FROM order_line l JOIN product p ON p.id = l.product
-    WHERE l."order" = o.id AND p.catalog = {{}} LIMIT 1) = 1
+    WHERE l."order" = o.id AND (p.catalog = {{}} OR p.id IN (
+        SELECT co.product FROM catalog_offer co WHERE co.catalog = {{}})) LIMIT 1) = 1
 ORDER BY {consent.shown_sql("last_name")}, {consent.shown_sql("first_name")}, o.id
 """  # noqa: S608 - the SQL is fixed, the values are parameters
 
@@ -297,7 +302,8 @@ SELECT page.order_id AS order_id, page.absent AS absent, page.user_id AS user_id
 FROM page
 JOIN order_line l ON l."order" = page.order_id
 JOIN product p ON p.id = l.product
-WHERE p.catalog = {{}}
+WHERE (p.catalog = {{}} OR p.id IN (
+        SELECT co.product FROM catalog_offer co WHERE co.catalog = {{}}))
 ORDER BY page.last_name, page.first_name, page.order_id, p.position, p.name, l.id
 """  # noqa: S608 - the SQL is fixed, the values are parameters
 
@@ -350,8 +356,10 @@ async def by_member(catalog_id: int, distribution_id: int, page: int = 1) -> Mem
         catalog_id,
         distribution_id,
         catalog_id,
+        catalog_id,
         MEMBERS_PER_PAGE,
         (page - 1) * MEMBERS_PER_PAGE,
+        catalog_id,
         catalog_id,
     )
     return MemberRecap(
@@ -397,7 +405,7 @@ async def order_of_line(catalog_id: int, distribution_id: int, line_id: int) -> 
         .where(
             (OrderLine.id == line_id)
             & (OrderLine.order.distribution == distribution_id)
-            & (OrderLine.product.catalog == catalog_id)
+            & offers.line_offered(catalog_id)
         )
         .first()
     )
@@ -419,7 +427,9 @@ async def member_batches(
         "q",
         [
             row["id"]
-            for row in await Order.raw(_BY_SHOWN_NAME, catalog_id, distribution_id, catalog_id)
+            for row in await Order.raw(
+                _BY_SHOWN_NAME, catalog_id, distribution_id, catalog_id, catalog_id
+            )
         ],
     )
     group = await Catalog.select(Catalog.group).where(Catalog.id == catalog_id).first()
@@ -445,7 +455,7 @@ async def member_batches(
                 OrderLine.product.name.as_alias("name"),
                 OrderLine.product.unit.as_alias("unit"),
             )
-            .where(OrderLine.order.is_in(chunk) & (OrderLine.product.catalog == catalog_id))
+            .where(OrderLine.order.is_in(chunk) & offers.line_offered(catalog_id))
             .order_by(OrderLine.product.position, OrderLine.product.name, OrderLine.id)
         )
         by_order = {m["order_id"]: m | {"lines": []} for m in members}
@@ -468,6 +478,6 @@ async def orderable_products(catalog_id: int) -> list[dict]:
     """What a manager may add to a member's order: the catalog's active products."""
     return (
         await Product.select(Product.id, Product.name, Product.unit, Product.price_cents)
-        .where((Product.catalog == catalog_id) & (Product.active == True))  # noqa: E712
+        .where(offers.offered(catalog_id) & (Product.active == True))  # noqa: E712
         .order_by(Product.position, Product.name)
     )

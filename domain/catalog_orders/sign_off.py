@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.catalog_orders.recaps import member_name
+from domain.catalogs import offers
 from domain.database import is_sqlite
 from domain.members import consent
 from domain.tables import Order, Product
@@ -17,7 +18,7 @@ from domain.tables import Order, Product
 # orders the aggregate itself; SQLite (3.40: no ORDER BY in an aggregate) concatenates in the
 # order of a sorted subquery, which its planner keeps for group_concat (a subquery with ORDER
 # BY under an aggregate is never flattened, and its GROUP BY sorter is stable).
-# Parameters: catalog, distribution, catalog.
+# Parameters: catalog, distribution, catalog, catalog.
 _FROM = """
 FROM member_order o
 JOIN order_line l ON l."order" = o.id
@@ -25,7 +26,8 @@ JOIN product p ON p.id = l.product
 JOIN app_user u ON u.id = o."user"
 LEFT JOIN membership m ON m."user" = o."user"
      AND m."group" = (SELECT c."group" FROM catalog c WHERE c.id = {})
-WHERE o.distribution = {} AND o.state = 'validated' AND p.catalog = {}
+WHERE o.distribution = {} AND o.state = 'validated' AND (p.catalog = {} OR p.id IN (
+    SELECT co.product FROM catalog_offer co WHERE co.catalog = {}))
 """
 _MEMBER = f"""o.id AS order_id, o.absent AS absent,
        {consent.shown_sql("first_name")} AS first_name,
@@ -66,9 +68,9 @@ async def sheet(catalog_id: int, distribution_id: int) -> Sheet:
     """Every member of the date with their lines and total (the liste d'émargement), and the
     grand total. Two queries (a row a member, the catalog's products) and one pass."""
     sql = _SQLITE if is_sqlite() else _POSTGRES
-    rows = await Order.raw(sql, catalog_id, distribution_id, catalog_id)
+    rows = await Order.raw(sql, catalog_id, distribution_id, catalog_id, catalog_id)
     products = await Product.select(Product.id, Product.name, Product.unit).where(
-        Product.catalog == catalog_id
+        offers.offered(catalog_id)
     )
     total = 0
     for row in rows:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain.catalog_orders import recaps
+from domain.catalogs import offers
 from domain.database import transaction
 from domain.kernel import forms
 from domain.kernel.clock import now
@@ -83,6 +84,7 @@ async def sheet(group_id: int, distribution_id: int) -> Sheet | None:
             OrderLine.order.user.first_name.as_alias("first_name"),
             OrderLine.order.user.last_name.as_alias("last_name"),
             OrderLine.order.user.phone.as_alias("phone"),
+            OrderLine.product.id.as_alias("product_id"),
             OrderLine.product.name.as_alias("name"),
             OrderLine.product.unit.as_alias("unit"),
             OrderLine.product.catalog.vendor.name.as_alias("vendor_name"),
@@ -99,6 +101,22 @@ async def sheet(group_id: int, distribution_id: int) -> Sheet | None:
             OrderLine.product.name,
         )
     )
+    # Products taken from a producer's list: their vendor is the offering catalog's.
+    taken = {line["product_id"] for line in lines if line["vendor_name"] is None}
+    if taken:
+        names = await offers.vendor_names(sorted(taken), group_id)
+        for line in lines:
+            if line["vendor_name"] is None:
+                line["vendor_name"] = names.get(line["product_id"], "")
+        lines.sort(
+            key=lambda x: (
+                x["last_name"],
+                x["first_name"],
+                x["order"],
+                x["vendor_name"].casefold(),
+                x["name"].casefold(),
+            )
+        )
     # Names and phones as the group's admins may see them, and in the order shown.
     if await consent.mask(group_id, lines):
         lines.sort(key=lambda x: (x["last_name"], x["first_name"], x["order"]))
@@ -268,6 +286,16 @@ async def _record(distribution_id: int, user_id: int, moment: datetime) -> dict:
     ).where(
         (OrderLine.order.distribution == distribution_id) & (OrderLine.order.state == "validated")
     )
+    # A product of a producer's list belongs to the catalog of this group that offers it.
+    taken = [line["product"] for line in lines if line["catalog"] is None]
+    if taken:
+        group = await Distribution.select(Distribution.group).where(
+            Distribution.id == distribution_id
+        )
+        catalog_of = await offers.catalogs_of_products(taken, group[0]["group"])
+        for line in lines:
+            if line["catalog"] is None:
+                line["catalog"] = catalog_of.get(line["product"])
     by_order: dict[int, list[dict]] = {}
     for line in sorted(lines, key=lambda x: (x["order"], x["product"])):
         by_order.setdefault(line.pop("order"), []).append(line)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from domain.catalogs.offers import LINE_SQL
 from domain.database import transaction
 from domain.kernel import clock
 from domain.kernel.dates import PARIS, label
@@ -28,9 +29,10 @@ class DeliveryError(Exception):
 async def order_counts(catalog_id: int) -> dict[int, int]:
     """{distribution: number of orders (draft or validated) with a line of this catalog}."""
     rows = await OrderLine.raw(
-        "SELECT o.distribution AS distribution, COUNT(DISTINCT o.id) AS orders "
+        "SELECT o.distribution AS distribution, COUNT(DISTINCT o.id) AS orders "  # noqa: S608
         'FROM order_line ol JOIN member_order o ON o.id = ol."order" '
-        "JOIN product p ON p.id = ol.product WHERE p.catalog = {} GROUP BY o.distribution",
+        f"JOIN product p ON p.id = ol.product WHERE {LINE_SQL} GROUP BY o.distribution",
+        catalog_id,
         catalog_id,
     )
     return {row["distribution"]: row["orders"] for row in rows}

@@ -11,6 +11,8 @@ from domain.kernel.errors import FieldErrors
 from domain.kernel.forms import parse_whole
 from domain.kernel.money import parse_euros
 from domain.tables import (
+    Catalog,
+    EscarcelleLink,
     Product,
 )
 
@@ -111,22 +113,54 @@ async def save_product(
     active: bool,
     photo: bytes | None = None,
     product_id: int | None = None,
+    extra: dict | None = None,
 ) -> dict:
+    """`extra`: more columns for the product (an Escarcelle product's id and stock); the
+    référence and stock of a product Escarcelle holds are kept as they are."""
     values, errors = check_product(**fields)
     if errors:
         raise FieldErrors(errors)
     values["active"] = active
+    values |= extra or {}
     if photo:
         values["photo"] = await cpu.run(resize_photo, photo)
         values["photo_version"] = hashlib.sha256(values["photo"]).hexdigest()[:16]
     if product_id:
+        if await escarcelle_locked([product_id]):
+            values.pop("stock"), values.pop("reference")
         await Product.update({getattr(Product, k): v for k, v in values.items()}).where(
             (Product.id == product_id) & (Product.catalog == catalog_id)
         )
     else:
-        rows = await Product.insert(Product(catalog=catalog_id, **values)).returning(Product.id)
+        owner = await producer_of_catalog(catalog_id)
+        rows = await Product.insert(
+            Product(catalog=catalog_id, producer=owner, **values)
+        ).returning(Product.id)
         product_id = rows[0]["id"]
     return await product(catalog_id, product_id)
+
+
+async def escarcelle_locked(product_ids: list[int]) -> set[int]:
+    """Of these products, those whose référence and stock Escarcelle holds: they have an
+    Escarcelle id and their producer is linked to Escarcelle (removing the key frees them)."""
+    if not product_ids:
+        return set()
+    linked = EscarcelleLink.select(EscarcelleLink.producer)
+    rows = await Product.select(Product.id).where(
+        Product.id.is_in(sorted(set(product_ids)))
+        & Product.escarcelle_id.is_not_null()
+        & Product.producer.is_in(linked)
+    )
+    return {row["id"] for row in rows}
+
+
+ESCARCELLE_STOCK = "Stock tenu par Escarcelle : il se synchronise toutes les heures."
+
+
+async def producer_of_catalog(catalog_id: int) -> int | None:
+    """The producer space owning the catalog's products (its vendor's)."""
+    row = await Catalog.select(Catalog.vendor.producer).where(Catalog.id == catalog_id).first()
+    return row["vendor.producer"] if row else None
 
 
 async def photo(version: str) -> bytes | None:
@@ -165,6 +199,8 @@ async def update_product_field(catalog_id: int, product_id: int, field: str, val
     current = await product(catalog_id, product_id)
     if current is None or field not in INLINE_FIELDS:
         raise FieldErrors({field: "Ce produit ne peut pas être modifié ainsi."})
+    if field == "stock" and await escarcelle_locked([product_id]):
+        raise FieldErrors({field: ESCARCELLE_STOCK})
     if field == "active":
         change = {Product.active: value.strip().lower() in ("1", "oui", "on", "true")}
     else:
@@ -196,14 +232,18 @@ async def import_products(catalog_id: int, items: list[dict]) -> tuple[int, int]
     created: list[Product] = []
     updated = 0
     async with transaction():
+        owner = await producer_of_catalog(catalog_id)
+        locked = await escarcelle_locked([i["product_id"] for i in items if i["product_id"]])
         for item in items:
             values, errors = check_product(**item["fields"])
             if errors:
                 raise FieldErrors({"file": f"Ligne {item['line']} : {next(iter(errors.values()))}"})
             values["active"] = bool(item["active"])
             if item["product_id"] is None:
-                created.append(Product(catalog=catalog_id, **values))
+                created.append(Product(catalog=catalog_id, producer=owner, **values))
                 continue
+            if item["product_id"] in locked:
+                values.pop("stock"), values.pop("reference")
             done = (
                 await Product.update({getattr(Product, k): v for k, v in values.items()})
                 .where((Product.id == item["product_id"]) & (Product.catalog == catalog_id))

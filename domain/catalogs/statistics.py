@@ -6,25 +6,26 @@ Only validated orders count as sales.
 
 from __future__ import annotations
 
+from domain.catalogs.offers import LINE_SQL
 from domain.kernel.dates import label, local
 from domain.tables import CatalogDistribution, Distribution, OrderLine
 
 TOP_PRODUCTS = 10
 
 _SALES_BY_DISTRIBUTION = (
-    "SELECT o.distribution AS distribution, COUNT(DISTINCT o.id) AS orders, "
+    "SELECT o.distribution AS distribution, COUNT(DISTINCT o.id) AS orders, "  # noqa: S608
     "SUM(ol.quantity) AS quantity, "
     "SUM(ol.quantity * CAST(ol.unit_price_cents AS BIGINT)) AS amount_cents "
     'FROM order_line ol JOIN member_order o ON o.id = ol."order" '
     "JOIN product p ON p.id = ol.product "
-    "WHERE p.catalog = {} AND o.state = 'validated' GROUP BY o.distribution"
+    f"WHERE {LINE_SQL} AND o.state = 'validated' GROUP BY o.distribution"
 )
 _TOP_PRODUCTS = (
-    "SELECT p.id AS id, p.name AS name, p.unit AS unit, SUM(ol.quantity) AS quantity, "
+    "SELECT p.id AS id, p.name AS name, p.unit AS unit, SUM(ol.quantity) AS quantity, "  # noqa: S608
     "SUM(ol.quantity * CAST(ol.unit_price_cents AS BIGINT)) AS amount_cents "
     'FROM order_line ol JOIN member_order o ON o.id = ol."order" '
     "JOIN product p ON p.id = ol.product "
-    "WHERE p.catalog = {} AND o.state = 'validated' "
+    f"WHERE {LINE_SQL} AND o.state = 'validated' "
     "GROUP BY p.id, p.name, p.unit ORDER BY amount_cents DESC, p.name LIMIT {}"
 )
 
@@ -42,7 +43,7 @@ async def sales_by_distribution(catalog_id: int) -> list[dict]:
         .where(CatalogDistribution.catalog == catalog_id)
         .order_by(CatalogDistribution.distribution.starts_at)
     )
-    rows = await OrderLine.raw(_SALES_BY_DISTRIBUTION, catalog_id)
+    rows = await OrderLine.raw(_SALES_BY_DISTRIBUTION, catalog_id, catalog_id)
     sales = {row["distribution"]: row for row in rows}
     missing = set(sales) - {d["id"] for d in dists}
     if missing:
@@ -66,7 +67,7 @@ async def sales_by_distribution(catalog_id: int) -> list[dict]:
 
 
 async def top_products(catalog_id: int, limit: int = TOP_PRODUCTS) -> list[dict]:
-    rows = await OrderLine.raw(_TOP_PRODUCTS, catalog_id, limit)
+    rows = await OrderLine.raw(_TOP_PRODUCTS, catalog_id, catalog_id, limit)
     return [
         row | {"quantity": int(row["quantity"] or 0), "amount_cents": int(row["amount_cents"] or 0)}
         for row in rows

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, time, timedelta
 
 from domain.database import transaction
-from domain.demo import world
+from domain.demo import grocery, world
 from domain.kernel.dates import paris_datetime
 from domain.payments import settings as payment_settings
 from domain.tables import User
@@ -26,8 +26,10 @@ PEOPLE = [
 ]
 
 
-async def seed_demo() -> str:
-    """Fill an empty database; does nothing if there is already someone."""
+async def seed_demo(escarcelle: dict | None = None, secret: str = "") -> str:
+    """Fill an empty database; does nothing if there is already someone. `escarcelle`:
+    {key, pdv_id, name} of the simulator's grocery, for a solidarity grocery already linked
+    to it (its key sealed with `secret`)."""
     if await User.count() > 0:
         return "Base déjà remplie : données de démonstration non ajoutées."
     async with transaction():
@@ -132,13 +134,21 @@ async def seed_demo() -> str:
             iban="FR76 3000 6000 0112 3456 7890 189",
             instructions="",
         )
+        if escarcelle:
+            await grocery.grocery(escarcelle, secret)
+    shown = (
+        "\n  lise@demo.test    gérante de l'épicerie solidaire La Passerelle (liée au simulateur "
+        "Escarcelle)\n  amina@demo.test   bénéficiaire de l'épicerie"
+        if escarcelle
+        else ""
+    )
     return (
         "Données de démonstration ajoutées. Comptes (mot de passe « demonstration ») :\n"
         "  claire@demo.test  admin de l'AMAP Martign'AMAP\n"
         "  lea@demo.test     admin du Marché de la Gare\n"
         "  paul@demo.test    membre des deux, coordinateur d'un contrat\n"
         "  jean@demo.test    producteur (Ferme des Saules)\n"
-        "  marie@demo.test   productrice (La Chokolatière)"
+        "  marie@demo.test   productrice (La Chokolatière)" + shown
     )
 
 

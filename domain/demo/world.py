@@ -36,10 +36,13 @@ from domain.demo.people import PASSWORD as PASSWORD
 from domain.demo.people import password_hash as password_hash
 from domain.demo.people import people
 from domain.demo.people import person as person
+from domain.demo.producer_lists import list_products as list_products
+from domain.demo.producer_lists import offer as offer
 from domain.demo.rows import insert as _insert
 from domain.demo.rows import one as _one
 from domain.kernel import clock
 from domain.outbox import MailContext
+from domain.producer_space import producers as spaces
 from domain.tables import (
     Catalog,
     CatalogDistribution,
@@ -122,8 +125,16 @@ async def created_account(
 
 
 async def producer(group_id: int, name: str = "Ferme du Test", *, user: int | None = None) -> int:
-    """A producer of the group; `user`: the account it logs in with (its producer space)."""
-    return await _one(Vendor, group=group_id, name=name, user=user)
+    """A producer of the group (a vendor); `user`: the account it logs in with, whose
+    producer space it joins (a new one for its first vendor)."""
+    space = await spaces.for_login(user, name)
+    return await _one(Vendor, group=group_id, name=name, user=user, producer=space)
+
+
+async def space_of(vendor_id: int) -> int:
+    """The producer space (Producer) of a vendor."""
+    row = await Vendor.select(Vendor.producer).where(Vendor.id == vendor_id).first()
+    return row["producer"]
 
 
 async def place(group_id: int, name: str = "Halle", address: str = "") -> int:
@@ -289,11 +300,13 @@ async def products(
         else list(items)
     )
     reference = fields.pop("reference", "")
+    owner = await _producer_of_catalog(catalog_id)
     return await _insert(
         Product,
         [
             {
                 "catalog": catalog_id,
+                "producer": owner,
                 "name": product_name,
                 "price_cents": price,
                 "position": i,
@@ -306,7 +319,15 @@ async def products(
 
 
 async def product(catalog_id: int, name: str = "Poireaux", price_cents: int = 250, **fields) -> int:
-    return await _one(Product, catalog=catalog_id, name=name, price_cents=price_cents, **fields)
+    owner = await _producer_of_catalog(catalog_id)
+    return await _one(
+        Product, catalog=catalog_id, producer=owner, name=name, price_cents=price_cents, **fields
+    )
+
+
+async def _producer_of_catalog(catalog_id: int) -> int | None:
+    row = await Catalog.select(Catalog.vendor.producer).where(Catalog.id == catalog_id).first()
+    return row["vendor.producer"] if row else None
 
 
 # ---- orders, subscriptions ----------------------------------------------------------------

@@ -47,7 +47,33 @@ PHONE_RE = re.compile(r"^[0-9+ ().-]{6,40}$")
 
 
 class RegistrationClosed(Exception):
-    """The group does not take members on its own (waiting list or closed)."""
+    """The group does not take members on its own (waiting list or closed); `message`, when
+    set, says why in French."""
+
+    def __init__(self, message: str = ""):
+        super().__init__(message)
+        self.message = message
+
+
+# A distribution point of a grocery linked to Escarcelle: no client made here before
+# Escarcelle knows them (seed 002's limitations); removing the key lifts it.
+ESCARCELLE_ONLY = (
+    "Ce point de distribution est lié à Escarcelle : ses bénéficiaires s'ajoutent par "
+    "« Import Escarcelle » (onglet Membres), pour qu'aucun client ne soit créé ici sans être "
+    "d'abord référencé dans Escarcelle. L'inscription libre, la liste d'attente, « Nouveau "
+    "client » et le Mode création y sont donc fermés."
+)
+
+
+async def escarcelle_only(group_id: int) -> bool:
+    """A grocery linked to Escarcelle sells in this group (through one of its vendors)."""
+    from domain.tables import EscarcelleLink, Vendor
+
+    return await EscarcelleLink.exists().where(
+        EscarcelleLink.producer.is_in(
+            Vendor.select(Vendor.producer).where(Vendor.group == group_id)
+        )
+    )
 
 
 class NotAMember(Exception):

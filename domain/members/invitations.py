@@ -20,11 +20,13 @@ from domain.kernel import tokens
 from domain.kernel.clock import now
 from domain.kernel.errors import FieldErrors, InvalidLink
 from domain.members import (
+    ESCARCELLE_ONLY,
     INVITE_RESEND_PAUSE,
     INVITE_TTL,
     PHONE_RE,
     NotAMember,
     claim_key,
+    escarcelle_only,
     group_row,
     invitation_mail,
     is_member,
@@ -137,6 +139,8 @@ async def add_client(
                 "Cochez cette case : le consentement de la personne est obligatoire "
                 "pour lui créer un compte."
             )
+    if not errors and await escarcelle_only(group_id):
+        errors["email"] = ESCARCELLE_ONLY
     if errors:
         raise FieldErrors(errors)
     group = await group_row(group_id)

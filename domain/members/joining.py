@@ -11,7 +11,15 @@ from domain.database import transaction
 from domain.kernel.clock import now
 from domain.kernel.dates import label
 from domain.kernel.errors import FieldErrors
-from domain.members import NotAMember, RegistrationClosed, group_row, is_member, lock_group
+from domain.members import (
+    ESCARCELLE_ONLY,
+    NotAMember,
+    RegistrationClosed,
+    escarcelle_only,
+    group_row,
+    is_member,
+    lock_group,
+)
 from domain.outbox import MailContext
 from domain.tables import (
     JoinRequest,
@@ -32,6 +40,8 @@ async def join_open_group(user_id: int, group_id: int, ctx) -> list[int]:
         return []
     if group["registration"] != "open":
         raise RegistrationClosed()
+    if await escarcelle_only(group_id):
+        raise RegistrationClosed(ESCARCELLE_ONLY)
     user = await User.select(User.email, User.first_name).where(User.id == user_id).first()
     async with transaction():
         rows = (
@@ -86,6 +96,8 @@ async def ask_to_join(user_id: int, group_id: int, message: str, ctx: MailContex
     group = await group_row(group_id)
     if group["registration"] != "waiting_list":
         raise RegistrationClosed()
+    if await escarcelle_only(group_id):
+        raise RegistrationClosed(ESCARCELLE_ONLY)
     mail_ids: list[int | None] = []
     async with transaction():
         await lock_group(group_id)

@@ -144,10 +144,12 @@ _DISTRIBUTION = (
 )
 # Products a member may order at a distribution: active, from a catalog that delivers
 # there, variable orders only (fixed contracts are subscribed, not ordered); with their
-# catalog's own order window at that date. Parameters: the distribution, True.
+# catalog's own order window at that date. A product of a producer's list (no catalog of
+# its own) is the offering catalog's (catalog_offer, one per group: catalogs/offers.py).
+# Parameters: the distribution, True.
 PRODUCT_COLUMNS = (
     ("p.id", "id"),
-    ("p.catalog", "catalog"),
+    ("c.id", "catalog"),
     ("p.name", "name"),
     ("p.unit", "unit"),
     ("p.price_cents", "price_cents"),
@@ -161,7 +163,8 @@ PRODUCT_COLUMNS = (
     ("cd.orders_close_at", "catalog_closes_at"),
 )
 ORDERABLE_FROM = (
-    "FROM product p JOIN catalog c ON c.id = p.catalog "
+    "FROM product p LEFT JOIN catalog_offer co ON co.product = p.id AND p.catalog IS NULL "
+    "JOIN catalog c ON c.id = COALESCE(p.catalog, co.catalog) "
     "JOIN catalog_distribution cd ON cd.catalog = c.id AND cd.distribution = {} "
     "LEFT JOIN vendor v ON v.id = c.vendor "
     "WHERE p.active = {} AND c.kind = 'variable'"

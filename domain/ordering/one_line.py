@@ -133,7 +133,9 @@ async def join_with_order(user_id: int, group_id: int, ctx) -> list[int]:
     try:
         return await joining.join_open_group(user_id, group_id, ctx)
     except RegistrationClosed as closed:
-        raise OrderingError("Ce groupe n'accepte pas de nouveaux membres ainsi.") from closed
+        raise OrderingError(
+            closed.message or "Ce groupe n'accepte pas de nouveaux membres ainsi."
+        ) from closed
 
 
 async def subscription_for(user_id: int, product: dict, dist: dict) -> int | None:

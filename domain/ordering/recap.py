@@ -23,7 +23,10 @@ RECAP_GROUPING = timedelta(minutes=3)
 _LINES = (
     "SELECT l.quantity, l.unit_price_cents, p.name, p.unit, v.name AS vendor_name "
     "FROM order_line l JOIN product p ON p.id = l.product "
-    "JOIN catalog c ON c.id = p.catalog LEFT JOIN vendor v ON v.id = c.vendor "
+    'JOIN member_order o ON o.id = l."order" JOIN distribution d ON d.id = o.distribution '
+    'LEFT JOIN catalog_offer co ON co.product = p.id AND co."group" = d."group" '
+    "JOIN catalog c ON c.id = COALESCE(p.catalog, co.catalog) "
+    "LEFT JOIN vendor v ON v.id = c.vendor "
     'WHERE l."order" = {} ORDER BY v.name, p.name, l.id'
 )
 # Who gets the recap, in one query; `opted_out`: "Mes communications" turned the recaps

@@ -28,6 +28,9 @@ KINDS: dict[str, str] = {
     "test": "E-mail de test",
     "inactivity_warning": "Compte inutilisé",
     "inactivity_creation": "Compte en Mode création inutilisé",
+    "escarcelle_broken": "Synchro Escarcelle interrompue",
+    "escarcelle_over": "Escarcelle : commandes au-delà du stock",
+    "escarcelle_report": "Rapport de synchronisation Escarcelle",
 } | AUTOMATIC_KINDS
 
 # The kinds that may reach an account not taken over yet: the link the person asked for

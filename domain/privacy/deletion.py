@@ -78,6 +78,7 @@ PLAN: dict[tuple[str, str], str] = {
     ("payment_pledge", "user"): DROP,
     ("duty_signup", "user"): DROP,
     ("duty_signup", "assigned_by"): CLEAR,
+    ("escarcelle_link", "linked_by"): CLEAR,  # the grocery's link stays, without its author
 }
 
 PLACEHOLDER_NAME = "Compte supprimé"

@@ -49,6 +49,7 @@ NOT_EXPORTED = {
         "user",
     ): "intentions de paiement, sans montant (dans paiements.csv : les dettes)",
     ("duty_signup", "assigned_by"): "inscriptions faites pour le groupe",
+    ("escarcelle_link", "linked_by"): "qui a enregistré la clé Escarcelle d'une épicerie",
 }
 
 README = """Vos données sur {site}, au {when} (heure de Paris).

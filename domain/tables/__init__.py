@@ -20,8 +20,8 @@ Money: totals and amounts are BigInt (64 bits: a total of 9 999 999,99 € × 3 
 in 32). Unit prices stay Integer: `parse_euros` bounds them to 9 999 999,99 €, i.e.
 999 999 999 cents < 2**31. On SQLite both are INTEGER, 64-bit already.
 
-The tables live in this package's modules (core, days, ledger; the index helper in base)
-and are all named here: `from domain.tables import X`.
+The tables live in this package's modules (core, days, ledger, producer, links; the index
+helper in base) and are all named here: `from domain.tables import X`.
 """
 
 from domain.tables.base import INDEXES, Index, index
@@ -58,6 +58,8 @@ from domain.tables.core import (
 )
 from domain.tables.days import CalendarFeed, DutyRole, DutySettings, DutySignup, OrderForm
 from domain.tables.ledger import Operation, PaymentPledge, PaymentSettings, Settlement
+from domain.tables.links import CatalogOffer, EscarcelleLink, EscarcelleSale
+from domain.tables.producer import Producer
 
 __all__ = [
     "INDEXES",
@@ -101,4 +103,8 @@ __all__ = [
     "Operation",
     "Settlement",
     "PaymentPledge",
+    "Producer",
+    "CatalogOffer",
+    "EscarcelleLink",
+    "EscarcelleSale",
 ]

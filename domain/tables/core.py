@@ -17,6 +17,7 @@ from piccolo.constraints import Check, Unique
 from piccolo.table import Table
 
 from domain.tables.base import index
+from domain.tables.producer import Producer
 
 
 class User(Table, tablename="app_user"):
@@ -77,6 +78,10 @@ class Membership(Table):
     invited_address = Varchar(length=200, default="")
     invited_postal_code = Varchar(length=10, default="")
     invited_city = Varchar(length=100, default="")
+    # A beneficiary of a grocery linked to Escarcelle (« Import Escarcelle »): its client id
+    # there (its sales carry it once the person has accepted) and the end of its access.
+    escarcelle_id = Varchar(length=40, null=True, default=None)
+    escarcelle_access_until = Date(null=True, default=None)
 
     membership_user_group = Unique([user, group])  # joining twice is joining once
 
@@ -86,7 +91,8 @@ index(Membership, "membership_user", Membership.user)
 
 
 class Vendor(Table):
-    """A producer selling in a group; `user` lets the producer log in."""
+    """A producer selling in a group; `user` lets the producer log in; `producer`: the
+    producer space it belongs to (the one of its login's other vendors, else its own)."""
 
     group = ForeignKey(Group, null=False)
     name = Varchar(length=120)
@@ -95,9 +101,11 @@ class Vendor(Table):
     phone = Varchar(length=40, default="")
     address = Text(default="")
     user = ForeignKey(User, null=True, default=None)
+    producer = ForeignKey(Producer, null=True, default=None)
 
 
 index(Vendor, "vendor_group", Vendor.group)
+index(Vendor, "vendor_producer", Vendor.producer)
 
 
 class Catalog(Table):
@@ -167,7 +175,14 @@ index(
 
 
 class Product(Table):
-    catalog = ForeignKey(Catalog, null=False)
+    """A product of a producer (`producer`), offered by its own catalog (`catalog`) or, when
+    `catalog` is None, by the catalogs that take it from the producer's list (CatalogOffer):
+    one row, one stock either way. `escarcelle_*`: its id in Escarcelle, its stock there at
+    the last sync, and when that was."""
+
+    catalog = ForeignKey(Catalog, null=True, default=None)
+    producer = ForeignKey(Producer, null=True, default=None)
+    category = Varchar(length=60, null=True, default=None)
     name = Varchar(length=150)  # weights and volumes are in the name: "Farine 1KG"
     unit = Varchar(length=30, default="pièce")
     price_cents = Integer()  # a unit price, bounded by parse_euros: 32 bits suffice
@@ -179,12 +194,18 @@ class Product(Table):
     photo = Bytea(null=True, default=None)  # a small JPEG, resized server-side
     photo_version = Varchar(length=16, default="")
     position = Integer(default=0)
+    escarcelle_id = Varchar(length=40, null=True, default=None)
+    escarcelle_stock = Integer(null=True, default=None)
+    escarcelle_synced_at = Timestamptz(null=True, default=None)
 
+    # An Escarcelle product is one product of the producer (NULLs are distinct).
+    product_producer_escarcelle = Unique([producer, escarcelle_id])
     # Ordering takes stock by a conditional UPDATE; the database refuses a stock below zero.
     product_stock_not_negative = Check(stock >= 0)
 
 
 index(Product, "product_catalog", Product.catalog, Product.position)
+index(Product, "product_producer", Product.producer, Product.name)
 
 
 class Order(Table, tablename="member_order"):

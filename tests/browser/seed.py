@@ -102,5 +102,69 @@ async def _payments(world, admin, users, payments, validated, started) -> None:
         ).where(Distribution.id == world["distribution"])
 
 
+async def grocery(spec: dict) -> dict:
+    """A solidarity grocery (`admin` runs its distribution point and its producer space),
+    a variable catalog delivering at an open distribution, and `members` beneficiaries with
+    their Escarcelle ids C0001…, accepted."""
+    from domain.database import prepare_engine
+    from domain.demo import world as build
+    from domain.tables import Membership
+    from tests.helpers import make_user
+
+    await prepare_engine()
+    admin = await make_user(spec["admin"], first_name="Lise", last_name="Gérante")
+    group = await build.group(admin, spec["name"], "grocery", registration="closed")
+    vendor = await build.producer(group["id"], "La Passerelle", user=admin)
+    catalog = await build.catalog(group["id"], vendor, "Épicerie", **build.season())
+    dist = await build.open_distribution(
+        group["id"], await build.place(group["id"]), catalogs=[catalog]
+    )
+    users = {}
+    for n, email in enumerate(spec.get("members", []), start=1):
+        users[email] = await make_user(email, first_name=f"Bénéficiaire{n}", last_name="Test")
+        await build.join(group["id"], users[email])
+        await Membership.update(
+            {Membership.escarcelle_id: f"C{n:04d}", Membership.accepted_at: Membership.created_at}
+        ).where(Membership.user == users[email])
+    return {
+        "slug": group["slug"],
+        "producer": await build.space_of(vendor),
+        "catalog": catalog,
+        "distribution": dist,
+        "members": users,
+    }
+
+
+async def orders(spec: dict) -> dict:
+    """Validated orders {user id: {Escarcelle id: quantity}} at the distribution, which is
+    then moved to an hour ago (it may be validated)."""
+    from datetime import timedelta
+
+    from domain.database import prepare_engine
+    from domain.demo import world as build
+    from domain.kernel import clock
+    from domain.tables import Distribution, Product
+
+    await prepare_engine()
+    ids = {
+        row["escarcelle_id"]: row["id"]
+        for row in await Product.select(Product.id, Product.escarcelle_id).where(
+            Product.escarcelle_id.is_not_null()
+        )
+    }
+    baskets = {
+        int(user): {ids[esc]: qty for esc, qty in lines.items()}
+        for user, lines in spec["baskets"].items()
+    }
+    await build.orders(spec["distribution"], baskets)
+    moment = clock.now()
+    await Distribution.update(
+        {Distribution.starts_at: moment - timedelta(hours=1), Distribution.ends_at: moment}
+    ).where(Distribution.id == spec["distribution"])
+    return {"orders": len(baskets)}
+
+
 if __name__ == "__main__":
-    print(json.dumps(asyncio.run(seed(json.loads(sys.argv[1])))))
+    spec = json.loads(sys.argv[1])
+    made = {"grocery": grocery, "orders": orders}.get(spec.pop("make", ""), seed)
+    print(json.dumps(asyncio.run(made(spec))))

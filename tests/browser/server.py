@@ -166,11 +166,12 @@ class ServerFailed(Exception):
 
 
 @contextlib.contextmanager
-def served() -> Iterator[Server]:
-    """A migrated, healthy server until the block ends; then stopped and its files removed."""
+def served(extra_env: dict[str, str] | None = None) -> Iterator[Server]:
+    """A migrated, healthy server until the block ends; then stopped and its files removed.
+    `extra_env`: more of its environment (ESCARCELLE_URL…)."""
     var_dir = Path(tempfile.mkdtemp(prefix="cc-browser-"))
     port = free_port()
-    env = server_env(port, var_dir)
+    env = server_env(port, var_dir) | (extra_env or {})
     migrated = subprocess.run(
         [PYTHON, "app.py", "migrate"],
         cwd=ROOT,

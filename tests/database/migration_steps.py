@@ -4,6 +4,8 @@ DATABASE_URL (piccolo_conf picks the engine at import, so never the session's):
     python -m tests.database.migration_steps forwards <migration id | all>
     python -m tests.database.migration_steps fill     # data in every table m0009 touches
     python -m tests.database.migration_steps fill-creation  # Mode création accounts (m0017)
+    python -m tests.database.migration_steps fill-producers  # vendors and products (m0024)
+    python -m tests.database.migration_steps probe-list  # JSON: what m0024 allows and refuses
     python -m tests.database.migration_steps dump     # JSON: rows, foreign keys, indexes
     python -m tests.database.migration_steps probe    # JSON: what the database refuses
     python -m tests.database.migration_steps reapply  # m0009's raw step once more
@@ -22,6 +24,7 @@ from piccolo.conf.apps import Finder
 
 M0008 = "2026-11-23T11:02:43:000000"
 M0016 = "2026-12-08T10:00:00:000000"
+M0022 = "2026-12-09T15:00:00:000000"
 
 
 def engine():
@@ -57,7 +60,13 @@ async def fill() -> None:
     )
 
     # Columns of later migrations, which the tables as m0008 left them do not have yet.
-    later = {"app_user": ("last_seen_at", "deleted_at"), "distribution": ("sequence",)}
+    later = {
+        "app_user": ("last_seen_at", "deleted_at"),
+        "distribution": ("sequence",),
+        "vendor": ("producer",),  # m0024
+        "product": ("producer", "category", "escarcelle_id", "escarcelle_stock")
+        + ("escarcelle_synced_at",),
+    }
 
     async def one(row) -> int:
         table = type(row)
@@ -221,6 +230,95 @@ async def fill_creation() -> None:
         )  # fmt: skip
 
 
+async def fill_producers() -> None:
+    """As m0022 leaves them: one account selling in two groups (two vendors), a producer
+    without login, and products in their catalogs."""
+    from domain.tables import User
+
+    async def insert(sql: str, *values) -> int:
+        return (await User.raw(sql + " RETURNING id", *values))[0]["id"]
+
+    when = datetime(2026, 3, 1, tzinfo=UTC)
+    jean = await insert(
+        "INSERT INTO app_user (email, password_hash, first_name, last_name, phone, address, "
+        "postal_code, city, created_at) VALUES ('jean@example.org', 'h', 'Jean', '', '', '', "
+        "'', '', {})",
+        when,
+    )
+    groups = [
+        await insert(
+            "INSERT INTO app_group (name, slug, kind, registration, description, instance, "
+            "created_at, previous_instance) VALUES ({}, {}, 'market', 'open', '', 'main', {}, '')",
+            name,
+            name.lower(),
+            when,
+        )  # fmt: skip
+        for name in ("AMAP", "Marché")
+    ]
+    vendors = [
+        await insert(
+            'INSERT INTO vendor ("group", name, description, email, phone, address, "user") '
+            "VALUES ({}, {}, '', '', '', '', {})",
+            group,
+            name,
+            user,
+        )  # fmt: skip
+        for group, name, user in (
+            (groups[0], "Ferme (AMAP)", jean),
+            (groups[1], "Ferme (marché)", jean),
+            (groups[1], "Fromagerie", None),
+        )
+    ]
+    for i, vendor in enumerate(vendors):
+        catalog = await insert(
+            'INSERT INTO catalog ("group", vendor, name, kind, description) '
+            "VALUES ({}, {}, 'Catalogue', 'variable', '')",
+            groups[0] if i == 0 else groups[1], vendor,
+        )  # fmt: skip
+        for n in range(2):
+            await insert(
+                "INSERT INTO product (catalog, name, unit, price_cents, vat_rate, stock, "
+                "max_per_order, reference, active, photo, photo_version, position) "
+                "VALUES ({}, {}, 'pièce', 100, 550, 5, NULL, '', TRUE, NULL, '', {})",
+                catalog, f"Produit {i}-{n}", n,
+            )  # fmt: skip
+
+
+async def probe_list() -> dict:
+    """What the tables of m0024 allow and refuse."""
+    from domain.tables import Product
+
+    space = (await Product.raw("SELECT MIN(id) AS id FROM producer"))[0]["id"]
+    listed = not await refused(
+        "INSERT INTO product (catalog, producer, name, unit, price_cents, vat_rate, reference, "
+        "active, photo_version, position) VALUES (NULL, {}, 'Liste', 'pièce', 1, 550, "
+        "'', TRUE, '', 0)",
+        space,
+    )
+    pid = (await Product.raw("SELECT MAX(id) AS id FROM product"))[0]["id"]
+    catalogs = await Product.raw('SELECT id, "group" FROM catalog ORDER BY id')
+    first, second = catalogs[1], catalogs[2]  # the market's two catalogs
+    await Product.raw(
+        'INSERT INTO catalog_offer (catalog, product, "group") VALUES ({}, {}, {})',
+        first["id"], pid, first["group"],
+    )  # fmt: skip
+    second_offer = await refused(
+        'INSERT INTO catalog_offer (catalog, product, "group") VALUES ({}, {}, {})',
+        second["id"], pid, second["group"],
+    )  # fmt: skip
+    await Product.raw("UPDATE product SET escarcelle_id = 'E1' WHERE id = {}", pid)
+    twice = await refused(
+        "UPDATE product SET escarcelle_id = 'E1' WHERE id = "
+        "(SELECT MIN(id) FROM product WHERE producer = {})",
+        space,
+    )
+    return {
+        "list_product": listed,
+        "second_offer_in_group": second_offer,
+        "second_escarcelle_id": twice,
+    }
+
+
 def plain(value):
     if isinstance(value, bytes | memoryview):
         return bytes(value).hex()
@@ -275,11 +373,11 @@ async def dump() -> dict:
     }
 
 
-async def refused(sql: str) -> bool:
+async def refused(sql: str, *values) -> bool:
     from domain.tables import Product
 
     try:
-        await Product.raw(sql)
+        await Product.raw(sql, *values)
     except Exception as error:  # the engine's integrity error, whatever the driver
         name = type(error).__name__
         assert "Integrity" in name or "Violation" in name, (name, error)
@@ -327,6 +425,10 @@ async def main(argv: list[str]) -> None:
         await fill()
     elif command == "fill-creation":
         await fill_creation()
+    elif command == "fill-producers":
+        await fill_producers()
+    elif command == "probe-list":
+        print(json.dumps(await probe_list()))
     elif command == "dump":
         print(json.dumps(await dump()))
     elif command == "probe":

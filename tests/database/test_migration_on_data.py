@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.database.migration_steps import M0008, M0016
+from tests.database.migration_steps import M0008, M0016, M0022
 
 ROOT = Path(__file__).resolve().parents[2]
 ENGINE = os.environ.get("TEST_DATABASE", "sqlite")
@@ -64,7 +64,7 @@ async def step(database_url: str, *args: str):
     out, err = await asyncio.wait_for(process.communicate(), timeout=180)
     assert process.returncode == 0, f"{args}: {err.decode()}\n{out.decode()}"
     lines = out.decode().strip().splitlines()
-    return json.loads(lines[-1]) if args[0] in ("dump", "probe") else None
+    return json.loads(lines[-1]) if args[0] in ("dump", "probe", "probe-list") else None
 
 
 async def test_m0009_keeps_every_row_and_adds_the_constraints(database_url):
@@ -94,6 +94,21 @@ async def test_m0009_keeps_every_row_and_adds_the_constraints(database_url):
         assert not membership.pop("existing_account")
         typed = [membership.pop(k) for k in list(membership) if k.startswith("invited_")]
         assert typed == [""] * 6
+        # m0025: no beneficiary has an Escarcelle id yet.
+        assert (membership.pop("escarcelle_id"), membership.pop("escarcelle_access_until")) == (
+            None,
+            None,
+        )
+    # What m0024 adds: the vendor's producer space (one, named after it), every product
+    # its catalog's vendor's, no category nor Escarcelle figures.
+    (space,) = after["rows"].pop("producer")
+    assert space["name"] == "Ferme"
+    for vendor in after["rows"]["vendor"]:
+        assert vendor.pop("producer") == space["id"]
+    for product in after["rows"]["product"]:
+        assert product.pop("producer") == space["id"]
+        added = ("category", "escarcelle_id", "escarcelle_stock", "escarcelle_synced_at")
+        assert [product.pop(k) for k in added] == [None] * 4
     # What m0017 adds: no account held (none was made in Mode création).
     for user in after["rows"]["app_user"]:
         assert user.pop("takeover_pending") in (False, 0)
@@ -124,9 +139,15 @@ async def test_m0009_keeps_every_row_and_adds_the_constraints(database_url):
     assert {t: r for t, r in after["rows"].items() if t in expected} == expected
     assert all(not r for t, r in after["rows"].items() if t not in expected)
 
-    # The foreign keys of the rebuilt tables and of their children are the same, and hold.
+    # The foreign keys of the rebuilt tables and of their children are the same, and hold
+    # (m0024 adds those to the producer space).
     old = before["foreign_keys"]
-    assert {t: fk for t, fk in after["foreign_keys"].items() if t in old} == old
+    kept = {
+        t: [k for k in fk if "producer" not in str(k)]
+        for t, fk in after["foreign_keys"].items()
+        if t in old
+    }
+    assert kept == old
     assert after["broken"] == [] and after["integrity"] == ["ok"]
     # Every index survived the rebuild (on PostgreSQL the unique ones now back constraints).
     for table, names in before["indexes"].items():
@@ -177,3 +198,36 @@ async def test_m0017_holds_the_accounts_made_in_mode_creation_and_not_taken_over
         )
         assert (record.pop("proof_size"), record.pop("proof_at")) == (0, None)
     assert proofs == before["rows"]["consent_record"]
+
+
+async def test_m0024_gives_every_product_a_producer_and_frees_the_catalog(database_url):
+    """Vendors of one login account share one producer space, a vendor without login has
+    its own; every product belongs to its catalog's vendor's space; the rows are kept, and
+    a product may then have no catalog (a product of a producer's list)."""
+    await step(database_url, "forwards", M0022)
+    await step(database_url, "fill-producers")
+    before = await step(database_url, "dump")
+    await step(database_url, "forwards", "all")
+    after = await step(database_url, "dump")
+
+    spaces = {p["id"]: p["name"] for p in after["rows"]["producer"]}
+    assert sorted(spaces.values()) == ["Ferme (AMAP)", "Fromagerie"]
+    by_name = {v["name"]: v.pop("producer") for v in after["rows"]["vendor"]}
+    assert by_name["Ferme (AMAP)"] == by_name["Ferme (marché)"]
+    assert by_name["Fromagerie"] != by_name["Ferme (AMAP)"]
+    assert spaces[by_name["Fromagerie"]] == "Fromagerie"
+    assert after["rows"]["vendor"] == before["rows"]["vendor"]
+    vendor_of_catalog = {c["id"]: c["vendor"] for c in after["rows"]["catalog"]}
+    name_of_vendor = {v["id"]: v["name"] for v in after["rows"]["vendor"]}
+    for product in after["rows"]["product"]:
+        vendor = name_of_vendor[vendor_of_catalog[product["catalog"]]]
+        assert product.pop("producer") == by_name[vendor]
+        for added in ("category", "escarcelle_id", "escarcelle_stock", "escarcelle_synced_at"):
+            assert product.pop(added) is None
+    assert after["rows"]["product"] == before["rows"]["product"]
+    assert after["integrity"] == ["ok"] and after["broken"] == []
+    assert await step(database_url, "probe-list") == {
+        "list_product": True,
+        "second_offer_in_group": True,
+        "second_escarcelle_id": True,
+    }

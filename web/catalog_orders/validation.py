@@ -10,6 +10,7 @@ from litestar.exceptions import NotFoundException
 from domain.catalog_orders import NotFound, validation
 from domain.kernel.errors import FieldErrors
 from domain.payments import collect
+from jobs import escarcelle as escarcelle_jobs
 from web.access import Policy, policy
 from web.forms import Form
 from web.groups import group_context
@@ -91,6 +92,8 @@ async def validate_distribution(
         return await _validation_page(
             request, distribution_id, error.errors, data, form_status(request)
         )
+    if validate:
+        escarcelle_jobs.after_validation()  # a linked grocery's sales, after the commit
     if action == "paiements":
         flash(request, "Paiements enregistrés.")
     elif validate:

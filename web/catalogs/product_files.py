@@ -11,6 +11,7 @@ from litestar.datastructures import UploadFile
 from domain.catalogs import product_files, products
 from domain.kernel.errors import FieldErrors
 from domain.kernel.wording import plural
+from jobs import escarcelle as escarcelle_jobs
 from web.access import Policy, policy
 from web.catalogs.menu import catalog_context, managed_catalog, products_url
 from web.downloads import attachment
@@ -106,6 +107,7 @@ async def import_preview(
         rows = product_files.parse_import(content, await products.products_of(catalog_id))
     except product_files.ImportFileError as error:
         return _import_page(request, catalog, error=error.message, status=422)
+    await escarcelle_jobs.check_import_rows(await products.producer_of_catalog(catalog_id), rows)
     token = ""
     if not any(row.errors for row in rows):
         changes = product_files.changes(rows)

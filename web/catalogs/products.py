@@ -11,10 +11,11 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
 
-from domain.catalogs import products
+from domain.catalogs import offers, products
 from domain.catalogs.products import VAT_RATES
 from domain.kernel import forms
 from domain.kernel.errors import FieldErrors
+from jobs import escarcelle as escarcelle_jobs
 from web.access import Policy, policy
 from web.catalogs.menu import catalog_context, catalog_for_products, managed_catalog, products_url
 from web.forms import Form, Multipart
@@ -54,6 +55,7 @@ async def products_page(request: Request, slug: str, catalog_id: int) -> object:
             catalog,
             "produits",
             products=await products.products_of(catalog_id),
+            taken=await offers.taken_products(catalog_id),
             vat_rates=VAT_RATES,
             flash=pop_flash(request),
         ),
@@ -255,12 +257,19 @@ async def _save_product(
     fields = msgspec.structs.asdict(data)
     del fields["photo"], fields["active"]
     try:
+        extra: dict = {}
+        if product is None:  # a grocery linked to Escarcelle: its barcode, which links it
+            owner = await products.producer_of_catalog(catalog["id"])
+            extra, refused = await escarcelle_jobs.check_new_product(owner, data.reference)
+            if refused:
+                raise FieldErrors({"reference": refused})
         await products.save_product(
             catalog["id"],
             fields=fields,
             active=bool(data.active),
             photo=photo or None,
             product_id=product["id"] if product else None,
+            extra=extra,
         )
     except FieldErrors as error:
         form = fields | {"active": data.active}

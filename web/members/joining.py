@@ -93,7 +93,7 @@ async def ask_to_join(request: Request, slug: str, data: Annotated[JoinForm, For
         )
     except RegistrationClosed as error:
         raise PermissionDeniedException(
-            "Ce groupe ne prend pas de demandes d'inscription."
+            error.message or "Ce groupe ne prend pas de demandes d'inscription."
         ) from error
     except FieldErrors as error:
         return render(

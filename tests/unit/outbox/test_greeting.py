@@ -3,6 +3,8 @@ name of yet (an address an admin added); never « Bonjour , »."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from domain.outbox.rendering import AUTOMATIC_KINDS, TEMPLATES, greeting, render
@@ -83,7 +85,29 @@ CONTEXT = {
     "member_count": 1,
     "quantity": 2,
     "why": "Vous recevez ce message comme membre de l'AMAP des Lilas.",
-}
+    # Escarcelle's mails (domain/escarcelle)
+    "grocery_name": "La Passerelle",
+    "over": [
+        {
+            "name": "Pâtes 500G",
+            "escarcelle": 2,
+            "reserved": 5,
+            "orders": [
+                {"last_name": "Durand", "first_name": "Amina", "email": "a@example.org",
+                 "group_name": "Point 1", "starts_at": datetime(2026, 4, 7, 17, tzinfo=UTC),
+                 "quantity": 3}
+            ],
+        }
+    ],
+    "report": {
+        "when": "mercredi 8 avril à 14:00",
+        "group_name": "Point 1",
+        "sent": [{"who": "DURAND Amina", "escarcelle_sale_id": "T000001", "lines": [1, 2]}],
+        "skipped": [{"who": "MARTIN Bruno", "reason": "absent à la distribution"}],
+        "skipped_lines": [{"who": "DURAND Amina", "quantity": 1, "name": "Fait main"}],
+        "failed": [{"who": "PETIT Chloé", "reason": "indisponible", "state": "failed"}],
+    },
+}  # fmt: skip
 MAILS = sorted(p.name.removesuffix(".subject.txt") for p in TEMPLATES.glob("*.subject.txt"))
 # Mails whose words are someone else's (a group message is its author's body): no greeting.
 NO_GREETING = {"group_message"}

@@ -127,6 +127,31 @@ WRITING_ROUTES: dict[str, tuple[tuple[str, ...], str]] = {
         ("domain.catalogs.products.import_products",),
         ONE_TRANSACTION,
     ),
+    # producer space
+    "POST /espace-producteur/{producer_id:int}/produits/catalogue": (
+        ("domain.producer_space.products.add_to_catalog",),
+        ONE_TRANSACTION + " (own products moved to the list, the offers)",
+    ),
+    "POST /espace-producteur/{producer_id:int}/produits/{product_id:int}/retirer": (
+        ("domain.producer_space.products.remove_from_catalog",),
+        ONE_TRANSACTION,
+    ),
+    "POST /espace-producteur/{producer_id:int}/produits/nouveau": (
+        ("domain.producer_space.products.save_product",),
+        ONE_STATEMENT,
+    ),
+    "POST /espace-producteur/{producer_id:int}/produits/{product_id:int}": (
+        ("domain.producer_space.products.save_product",),
+        ONE_STATEMENT,
+    ),
+    "POST /espace-producteur/{producer_id:int}/produits/import": (
+        ("domain.catalogs.product_files.parse_import",),
+        NO_WRITE,
+    ),
+    "POST /espace-producteur/{producer_id:int}/produits/import/confirmer": (
+        ("domain.producer_space.products.import_products",),
+        ONE_TRANSACTION,
+    ),
     "POST /g/{slug:str}/catalogues/{catalog_id:int}/distributions": (
         ("domain.catalogs.deliveries.add_delivery",),
         ONE_STATEMENT,

@@ -13,8 +13,10 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.response import Redirect
 
 from domain import producer_space
+from domain.producer_space import producers
 from web.access import Policy, policy
 from web.pages import render
+from web.producer_space import products, stocks
 
 
 def _group_url(request: Request, group: dict) -> str:
@@ -89,6 +91,7 @@ async def producer_space_page(request: Request) -> object:
             "coming_orders": sum(c.coming_orders for c in catalogs),
             "recent_weeks": producer_space.RECENT.days // 7,
             "coming_weeks": producer_space.COMING.days // 7,
+            "spaces": await producers.producers_of(user["id"]),
         },
     )
 
@@ -102,4 +105,4 @@ async def old_producer_link(request: Request, rest: str) -> object:
     return await _unavailable(request)
 
 
-handlers = [producer_space_page, old_producer_link]
+handlers = [producer_space_page, *products.handlers, *stocks.handlers, old_producer_link]

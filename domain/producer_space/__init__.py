@@ -81,15 +81,20 @@ async def _totals(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], tuple[in
     distributions = sorted({d for _, d in pairs})
     # Only "{}" placeholders are inserted into the text; the ids are bound parameters.
     marks_c, marks_d = ", ".join("{}" for _ in catalogs), ", ".join("{}" for _ in distributions)
-    where = f"WHERE p.catalog IN ({marks_c}) AND o.distribution IN ({marks_d}) "  # noqa: S608
+    # A product of a producer's list counts for the catalog of the order's group that
+    # offers it (catalogs/offers.py); an own product has no offer.
+    catalog = "COALESCE(p.catalog, co.catalog)"
+    where = f"WHERE {catalog} IN ({marks_c}) AND o.distribution IN ({marks_d}) "  # noqa: S608
     sql = (
-        "SELECT p.catalog AS catalog, o.distribution AS distribution, "
+        f"SELECT {catalog} AS catalog, o.distribution AS distribution, "  # noqa: S608
         "COUNT(DISTINCT o.id) AS orders, "
         "SUM(l.quantity * CAST(l.unit_price_cents AS BIGINT)) AS total "
         'FROM order_line l JOIN member_order o ON o.id = l."order" '
         "JOIN product p ON p.id = l.product "
+        "JOIN distribution d ON d.id = o.distribution "
+        'LEFT JOIN catalog_offer co ON co.product = p.id AND co."group" = d."group" '
         + where
-        + "AND o.state = 'validated' AND l.quantity > 0 GROUP BY p.catalog, o.distribution"
+        + f"AND o.state = 'validated' AND l.quantity > 0 GROUP BY {catalog}, o.distribution"
     )
     rows = await Vendor.raw(sql, *catalogs, *distributions)
     return {
