@@ -8,7 +8,12 @@ APP_CONFIG = AppConfig(
     app_name="domain",
     migrations_folder_path=os.path.join(CURRENT_DIRECTORY, "migrations"),
     table_classes=table_finder(
-        modules=["domain.tables.core", "domain.tables.days", "domain.tables.ledger"],
+        modules=[
+            "domain.tables.core",
+            "domain.tables.days",
+            "domain.tables.ledger",
+            "domain.tables.contracts",
+        ],
         exclude_imported=True,
     ),
     migration_dependencies=[],

@@ -13,6 +13,7 @@ from domain import catalogs, subscriptions
 from domain.catalogs import documents, products
 from domain.kernel import forms
 from domain.kernel.errors import FieldErrors
+from web import contracts as contract_pages
 from web.access import Policy, policy
 from web.accounts import names_needed, names_url
 from web.catalogs.menu import (
@@ -189,4 +190,5 @@ handlers = [
     subscriptions_page,
     subscribe_member,
     end_subscription,
+    *contract_pages.handlers,
 ]

@@ -111,6 +111,7 @@ def test_the_declarations_cover_the_unique_indexes_the_code_relies_on():
         ("duty_signup", "duty_signup_person", ("distribution", "user")),
         ("duty_signup", "duty_signup_place", ("role", "distribution", "place")),
         ("order_form", "order_form_pair", ("catalog", "distribution")),
+        ("contract_absence", "contract_absence_pair", ("subscription", "distribution")),
     }
     checks = {(t, c._meta.name) for t, c in declared(Check)}
     assert checks == {
@@ -143,7 +144,7 @@ async def test_every_declared_check_constraint_exists():
 
 
 async def test_every_declared_index_exists():
-    assert len(INDEXES) == len({i.name for i in INDEXES}) == 27
+    assert len(INDEXES) == len({i.name for i in INDEXES}) == 29
     for index in INDEXES:
         assert (await indexes_of(index.table)).get(index.name) == (False, index.columns), index
 

@@ -172,6 +172,15 @@ WRITING_ROUTES: dict[str, tuple[tuple[str, ...], str]] = {
         ("domain.subscriptions.end_subscription",),
         ONE_TRANSACTION,
     ),
+    # contracts
+    "POST /g/{slug:str}/catalogues/{catalog_id:int}/contrat": (
+        ("domain.contracts.terms.save_terms",),
+        "one statement (the terms' upsert), every refusal checked before it",
+    ),
+    "POST /g/{slug:str}/catalogues/{catalog_id:int}/echeancier/{subscription_id:int}/cheque": (
+        ("domain.contracts.instalments.record_cheque",),
+        "one transaction (form key, account lock, the payment, its settlement)",
+    ),
     # catalog_orders
     "POST /g/{slug:str}/catalogues/{catalog_id:int}/commandes/{distribution_id:int}"
     "/lignes/{line_id:int}": (
