@@ -10,7 +10,7 @@ from domain import subscriptions
 from domain.contracts import absences, catalog_dates, in_period, instalments, sharing, terms_of
 from domain.kernel.clock import now
 from domain.kernel.dates import label
-from domain.tables import User
+from domain.tables import OrderLine, User
 
 
 async def my_contracts(group_id: int, user_id: int, moment: datetime | None = None) -> list:
@@ -48,6 +48,8 @@ async def my_contracts(group_id: int, user_id: int, moment: datetime | None = No
                 }
             )
         contract["absences"] = len(absent)
+        if contract["kind"] == "variable" and terms.minimum_total_cents:
+            contract["ordered_cents"] = await _ordered(sub["id"])
         contract["plan"] = await instalments.plan_of(group_id, sub)
     return contracts
 
@@ -60,3 +62,10 @@ async def _holder_name(user_id: int) -> str:
     )
     return sharing.name(row) if row else ""
 
+
+async def _ordered(subscription_id: int) -> int:
+    """What the member ordered of a variable contract so far (validated orders)."""
+    lines = await OrderLine.select(OrderLine.quantity, OrderLine.unit_price_cents).where(
+        (OrderLine.subscription == subscription_id) & (OrderLine.order.state == "validated")
+    )
+    return sum(line["quantity"] * line["unit_price_cents"] for line in lines)

@@ -28,6 +28,7 @@ KINDS: dict[str, str] = {
     "test": "E-mail de test",
     "inactivity_warning": "Compte inutilisé",
     "inactivity_creation": "Compte en Mode création inutilisé",
+    "default_order": "Commande par défaut d'un contrat",
 } | AUTOMATIC_KINDS
 
 # The kinds that may reach an account not taken over yet: the link the person asked for
