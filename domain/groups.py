@@ -121,6 +121,8 @@ class Roles:
     can_members: bool = False
     producer: bool = False  # linked to a vendor of the group
     coordinator: bool = False  # coordinates at least one catalog of the group
+    # The names of the one this member shares their membership with (a household), if any.
+    household: tuple[str, str] | None = None
 
     @property
     def any(self) -> bool:
@@ -133,11 +135,23 @@ _GROUP_AND_ROLES = (
     "m.can_members, "
     'EXISTS (SELECT 1 FROM vendor v WHERE v."group" = g.id AND v."user" = {}) AS producer, '
     'EXISTS (SELECT 1 FROM catalog c WHERE c."group" = g.id AND c.coordinator = {}) '
-    "AS coordinator "
+    "AS coordinator, "
+    # A household sharing one membership: the other one's names, for the header.
+    "(SELECT u.first_name FROM app_user u WHERE u.id = m.shared_with) AS shared_first_name, "
+    "(SELECT u.last_name FROM app_user u WHERE u.id = m.shared_with) AS shared_last_name "
     'FROM app_group g LEFT JOIN membership m ON m."group" = g.id AND m."user" = {} '
     "WHERE g.slug = {}"
 )
-_ROLE_COLUMNS = ("membership", "is_admin", "can_messages", "can_members", "producer", "coordinator")
+_ROLE_COLUMNS = (
+    "membership",
+    "is_admin",
+    "can_messages",
+    "can_members",
+    "producer",
+    "coordinator",
+    "shared_first_name",
+    "shared_last_name",
+)
 
 
 def _roles(row: dict) -> Roles:
@@ -152,6 +166,9 @@ def _roles(row: dict) -> Roles:
         can_members=admin or bool(row["can_members"]),
         producer=producer,
         coordinator=coordinator,
+        household=(row["shared_first_name"] or "", row["shared_last_name"] or "")
+        if row["shared_first_name"] is not None
+        else None,
     )
 
 
@@ -163,6 +180,16 @@ async def group_and_roles(slug: str, user_id: int | None) -> tuple[dict, Roles] 
     row = rows[0]
     roles = _roles(row) if user_id is not None else Roles()
     return {k: v for k, v in row.items() if k not in _ROLE_COLUMNS}, roles
+
+
+def household_name(user: dict, roles: Roles) -> str:
+    """« MARIUZZO-RAYNAUD Paul et BOURSIER Mélissa »: a household sharing one membership,
+    as the header of the seed's screens names it; "" for anyone else."""
+    if roles.household is None:
+        return ""
+    people = [(user.get("first_name") or "", user.get("last_name") or ""), roles.household]
+    names = [f"{last.upper()} {first}".strip() for first, last in people]
+    return " et ".join(n for n in names if n)
 
 
 def tabs_for(group: dict, roles: Roles) -> list[tuple[str, str]]:

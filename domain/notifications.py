@@ -23,6 +23,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from domain import outbox
+from domain.contracts import sharing
 from domain.kernel.clock import now
 from domain.kernel.dates import format_moment, label
 from domain.kernel.money import euros
@@ -228,7 +229,8 @@ async def queue_due(contexts: dict, moment: datetime | None = None) -> list[int]
 
     for kind, dists in (await due_reminders(moment)).items():
         by_id = {d["id"]: d for d in dists}
-        recipients = await _reminder_recipients(kind, dists)
+        # A shared basket: the reminder goes to the one whose turn it is (contracts).
+        recipients = await sharing.reroute(kind, await _reminder_recipients(kind, dists))
         lines = await _lines_of([r["order_id"] for r in recipients])
         for rcpt in recipients:
             dist = by_id[rcpt["distribution"]]

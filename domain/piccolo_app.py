@@ -14,6 +14,7 @@ APP_CONFIG = AppConfig(
             "domain.tables.ledger",
             "domain.tables.producer",
             "domain.tables.links",
+            "domain.tables.contracts",
         ],
         exclude_imported=True,
     ),

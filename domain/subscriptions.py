@@ -18,6 +18,7 @@ from domain.members import consent
 from domain.ordering import changes
 from domain.payments import ledger
 from domain.tables import (
+    Absence,
     Catalog,
     CatalogDistribution,
     Distribution,
@@ -25,6 +26,7 @@ from domain.tables import (
     Order,
     OrderLine,
     Product,
+    SharedBasket,
     Subscription,
     SubscriptionLine,
 )
@@ -40,8 +42,10 @@ async def contracts_of(group_id: int, user_id: int) -> list[dict]:
         .where(Catalog.group == group_id)
         .order_by(Catalog.name)
     )
+    # Their own subscriptions, and those they share as second holder (contracts/sharing).
+    shared = SharedBasket.select(SharedBasket.subscription).where(SharedBasket.partner == user_id)
     subs = await Subscription.select().where(
-        (Subscription.user == user_id)
+        ((Subscription.user == user_id) | Subscription.id.is_in(shared))
         & Subscription.ended_at.is_null()
         & Subscription.catalog.is_in([c["id"] for c in catalogs] or [-1])
     )
@@ -105,6 +109,14 @@ async def subscribe(
         raise FieldErrors({"user": "Cette personne n'est pas membre du groupe."})
     if own and await names_missing(user_id):
         raise FieldErrors({"basket": "Indiquez vos prénom et nom avant de souscrire."})
+    if await SharedBasket.exists().where(
+        (SharedBasket.partner == user_id)
+        & (SharedBasket.subscription.catalog == catalog_id)
+        & SharedBasket.subscription.ended_at.is_null()
+    ):
+        raise FieldErrors(
+            {"basket": "Ce panier est partagé : seul son titulaire peut le modifier."}
+        )
     if catalog["ends_on"] and catalog["ends_on"] < now().date():
         raise FieldErrors({"catalog": "Ce contrat est terminé."})
     products = {
@@ -181,7 +193,12 @@ async def _apply_to_distributions(
             Product.id, Product.price_cents, Product.max_per_order, Product.stock
         ).where(Product.catalog == catalog["id"])
     }
+    # The distributions the member declared absences for get no basket (contracts/absences).
+    absent = await Absence.select(Absence.distribution).where(Absence.subscription == sub_id)
+    skipped = {a["distribution"] for a in absent}
     for dist in await _coming_distributions(catalog, starts_on, ends_on):
+        if dist["id"] in skipped:
+            continue
         order = await changes.order_for_update(user_id, dist["id"])
         for product_id in sorted(set(basket) | set(products)):
             if product_id not in basket:

@@ -5,9 +5,10 @@ deleted: `prune_step`).
     python app.py scheduler           # the Procfile's `scheduler` process
     python app.py scheduler --once    # one tick, then exit (cron, tests)
 
-Each tick runs three areas: the notifications (orders open, reminders), the
-permanences' mails (domain/duties/mails.py) and the producers' order forms
-(domain/order_forms/sending.py), each deciding what is due at the moment it is given.
+Each tick runs four areas: the notifications (orders open, reminders), the
+permanences' mails (domain/duties/mails.py), the producers' order forms
+(domain/order_forms/sending.py) and the default orders of variable AMAP contracts
+(domain/contracts/variable.py), each deciding what is due at the moment it is given.
 
 No lock, on purpose: exactly once comes from the outbox's unique keys
 (`<kind>:<user>:<distribution>`), and for the order forms from their OrderForm row, claimed
@@ -31,6 +32,7 @@ import time
 from datetime import datetime
 
 from domain import notifications, retention
+from domain.contracts import variable as contract_defaults
 from domain.duties import mails as duty_mails
 from domain.kernel import clock
 from domain.order_forms import sending as order_forms
@@ -63,6 +65,9 @@ async def tick(moment: datetime | None = None) -> int:
     ids = await notifications.queue_due(sites, moment)
     ids += await duty_mails.queue_due(sites, moment)
     ids += await order_forms.queue_due(sites, moment)
+    # Variable AMAP contracts: the default order told before the closing, applied after.
+    ids += await contract_defaults.queue_notices(sites, moment)
+    await contract_defaults.apply_defaults(moment)
     # The ledger's safety net: a validation record no validation used (each used once).
     await ledger.sweep_validations()
     mail_jobs.enqueue(ids)

@@ -30,6 +30,7 @@ def group_context(request: Request, **extra) -> dict:
         "group": group,
         "roles": roles,
         "tabs": groups.tabs_for(group, roles),
+        "household": groups.household_name(request.state.user or {}, roles),
         "share_url": f"{instance.url}/g/{group['slug']}",
         "kinds": groups.KINDS,
         "registrations": groups.REGISTRATIONS,

@@ -11,8 +11,10 @@ from litestar.params import Body
 
 from domain import catalogs, subscriptions
 from domain.catalogs import documents, products
+from domain.contracts import mine, sharing
 from domain.kernel import forms
 from domain.kernel.errors import FieldErrors
+from web import contracts as contract_pages
 from web.access import Policy, policy
 from web.accounts import names_needed, names_url
 from web.catalogs.menu import (
@@ -22,7 +24,7 @@ from web.catalogs.menu import (
     managed_catalog,
 )
 from web.groups import group_context
-from web.pages import redirect, render
+from web.pages import flash, pop_flash, redirect, render
 
 RawForm = Body(media_type=RequestEncodingType.URL_ENCODED)
 
@@ -35,10 +37,8 @@ def _amap_only(request: Request) -> None:
 @get("/g/{slug:str}/contrats", opt=policy(Policy.MEMBER), name="group_contrats")
 async def contracts_tab(request: Request, slug: str) -> object:
     _amap_only(request)
-    contracts = await subscriptions.contracts_of(
-        request.state.group["id"], request.state.user["id"]
-    )
-    flash = request.session.pop("flash", None) if request.session else None
+    contracts = await mine.my_contracts(request.state.group["id"], request.state.user["id"])
+    notice = pop_flash(request)
     docs = await documents.visible_documents(
         request.state.group["id"], request.state.user["id"], admin=request.state.roles.admin
     )
@@ -51,7 +51,7 @@ async def contracts_tab(request: Request, slug: str) -> object:
             contracts=contracts,
             kinds=catalogs.CATALOG_KINDS,
             documents=docs,
-            flash=flash,
+            flash=notice,
         ),
     )
 
@@ -119,6 +119,7 @@ async def _subscriptions_page(
 ) -> object:
     catalog = await managed_catalog(request, catalog_id, edit=False)
     members = await catalogs.coordinator_choices(request.state.group["id"])
+    shares = await sharing.shares_of_catalog(catalog_id)
     return render(
         request,
         "subscriptions/subscriptions.html",
@@ -129,6 +130,9 @@ async def _subscriptions_page(
             subscriptions=await subscriptions.subscriptions_of_catalog(catalog_id),
             products=[p for p in await products.products_of(catalog_id) if p["active"]],
             members=members,
+            shares=shares,
+            share_name=sharing.name,
+            flash=pop_flash(request),
             errors=errors or {},
             form=form or {},
         ),
@@ -182,6 +186,43 @@ async def end_subscription(
     return redirect(request, f"/g/{slug}/catalogues/{catalog_id}/souscriptions")
 
 
+@post(
+    "/g/{slug:str}/catalogues/{catalog_id:int}/souscriptions/{subscription_id:int}/partage",
+    opt=policy(Policy.COORDINATOR),
+)
+async def share_basket(
+    request: Request,
+    slug: str,
+    catalog_id: int,
+    subscription_id: int,
+    data: Annotated[dict[str, str], RawForm],
+) -> object:
+    """« Panier partagé »: the subscription's second holder (alternance), and who starts."""
+    _amap_only(request)
+    await catalog_for_products(request, catalog_id, edit=True)
+    raw = (data.get("partner_id") or "").strip()
+    partner = forms.an_id(raw) if raw else None
+    try:
+        if raw and partner is None:
+            raise FieldErrors({"partner": "Choisissez le second titulaire dans la liste."})
+        await sharing.set_partner(
+            group_id=request.state.group["id"],
+            catalog_id=catalog_id,
+            subscription_id=subscription_id,
+            partner_id=partner,
+            partner_first=data.get("partner_first") == "1",
+            by_user_id=request.state.user["id"],
+        )
+    except sharing.NotFound as error:
+        raise NotFoundException("Cette souscription n'existe pas dans ce catalogue.") from error
+    except FieldErrors as error:
+        return await _subscriptions_page(
+            request, catalog_id, error.errors, {"share": str(subscription_id)}
+        )
+    flash(request, "Panier partagé enregistré." if partner else "Le panier n'est plus partagé.")
+    return redirect(request, f"/g/{slug}/catalogues/{catalog_id}/souscriptions#s{subscription_id}")
+
+
 handlers = [
     contracts_tab,
     contract_page,
@@ -189,4 +230,6 @@ handlers = [
     subscriptions_page,
     subscribe_member,
     end_subscription,
+    share_basket,
+    *contract_pages.handlers,
 ]

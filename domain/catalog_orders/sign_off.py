@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from domain.catalog_orders.recaps import member_name
 from domain.catalogs import offers
+from domain.contracts import sharing
 from domain.database import is_sqlite
 from domain.members import consent
 from domain.tables import Order, Product
@@ -57,7 +58,8 @@ ORDER BY last_name, first_name, order_id
 
 @dataclass
 class Sheet:
-    # order_id, name, phone, absent, total_cents, lines: their keys "product:quantity" in
+    # order_id, name, phone, absent, collector (a shared basket's: who collects it that
+    # day), total_cents, lines: their keys "product:quantity" in
     # the catalog's product order (`line_of` reads one)
     members: list[dict]
     products: dict[int, dict]  # id: {name, unit}, of the catalog
@@ -66,14 +68,17 @@ class Sheet:
 
 async def sheet(catalog_id: int, distribution_id: int) -> Sheet:
     """Every member of the date with their lines and total (the liste d'émargement), and the
-    grand total. Two queries (a row a member, the catalog's products) and one pass."""
+        grand total. Two queries (a row a member, the catalog's products) and one pass; one more
+    for the shared baskets (two more when there are some)."""
     sql = _SQLITE if is_sqlite() else _POSTGRES
     rows = await Order.raw(sql, catalog_id, distribution_id, catalog_id, catalog_id)
     products = await Product.select(Product.id, Product.name, Product.unit).where(
         offers.offered(catalog_id)
     )
+    collectors = await sharing.collectors(catalog_id, distribution_id)  # shared baskets
     total = 0
     for row in rows:
+        row["collector"] = collectors.get(row["order_id"], "")
         row["name"] = member_name(row)
         row["total_cents"] = cents = int(row["total_cents"])
         total += cents

@@ -17,6 +17,7 @@ from domain.ordering import (
     NamesNeeded,
     OrderingError,
     check_maximum,
+    minimums,
     not_enough,
     parse_delta,
     parse_quantity,
@@ -359,6 +360,7 @@ async def submit_basket(
         if validate:
             if total == 0:
                 raise OrderingError("Votre panier est vide.")
+            await minimums.check(order["id"])  # a variable contract's minimum order
             mail_ids = await _validate(order, user_id, dist, ctx)
             # The debt arises with the validation (the ledger being on), or follows it.
             await ledger.follow([order["id"]], create=True)

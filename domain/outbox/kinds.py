@@ -31,6 +31,7 @@ KINDS: dict[str, str] = {
     "escarcelle_broken": "Synchro Escarcelle interrompue",
     "escarcelle_over": "Escarcelle : commandes au-delà du stock",
     "escarcelle_report": "Rapport de synchronisation Escarcelle",
+    "default_order": "Commande par défaut d'un contrat",
 } | AUTOMATIC_KINDS
 
 # The kinds that may reach an account not taken over yet: the link the person asked for

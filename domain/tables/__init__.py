@@ -20,11 +20,12 @@ Money: totals and amounts are BigInt (64 bits: a total of 9 999 999,99 € × 3 
 in 32). Unit prices stay Integer: `parse_euros` bounds them to 9 999 999,99 €, i.e.
 999 999 999 cents < 2**31. On SQLite both are INTEGER, 64-bit already.
 
-The tables live in this package's modules (core, days, ledger, producer, links; the index
-helper in base) and are all named here: `from domain.tables import X`.
+The tables live in this package's modules (core, days, ledger, producer, links,
+contracts; the index helper in base) and are all named here: `from domain.tables import X`.
 """
 
 from domain.tables.base import INDEXES, Index, index
+from domain.tables.contracts import Absence, ContractTerms, SharedBasket
 from domain.tables.core import (
     AccountToken,
     Catalog,
@@ -107,4 +108,7 @@ __all__ = [
     "CatalogOffer",
     "EscarcelleLink",
     "EscarcelleSale",
+    "ContractTerms",
+    "Absence",
+    "SharedBasket",
 ]

@@ -9,7 +9,8 @@ nameless (e-mails made members without first or last name, as an admin's add lea
 with the usual password), payments (the group's « Paiements » settings, the keyword
 arguments of domain.payments.settings.save_settings), validated ({e-mail of a member:
 {product index: quantity}}: their order validated as « Valider ma commande » does, its
-debt included), started (the distribution began an hour ago), long_names
+debt included), started (the distribution began an hour ago), contract ({"subscribers": [e-mails],
+"absences": N}: an AMAP's fixed contract over three weekly dates, see `_contract`), long_names
 (renames every third product with a long name, as producers write them), and those of
 tests.helpers.make_distribution_world (kind, registration, products, stock, name, ...),
 which is domain.demo.world.distribution_world with its order window in hours.
@@ -44,6 +45,7 @@ async def seed(spec: dict) -> dict:
     payments = spec.pop("payments", None)
     validated = spec.pop("validated", {})
     started = spec.pop("started", False)
+    contract = spec.pop("contract", None)
     world = await make_distribution_world(admin, **spec)
     if long_names:
         for n, product_id in enumerate(world["products"][::3]):
@@ -58,6 +60,8 @@ async def seed(spec: dict) -> dict:
         users[email] = await build.person(email, "", "")
         await build.join(group["id"], users[email])
     await _payments(world, admin, users, payments, validated, started)
+    if contract is not None:
+        await _contract(world, users, contract)
     return {
         "slug": group["slug"],
         "path": f"/g/{group['slug']}",
@@ -162,6 +166,43 @@ async def orders(spec: dict) -> dict:
         {Distribution.starts_at: moment - timedelta(hours=1), Distribution.ends_at: moment}
     ).where(Distribution.id == spec["distribution"])
     return {"orders": len(baskets)}
+
+
+async def _contract(world, users, contract: dict) -> None:
+    """The catalog becomes a fixed AMAP contract delivering at two more weekly dates, with
+    `absences` allowed over the season; `subscribers` subscribe to one « Produit 000 »."""
+    from datetime import timedelta
+
+    from domain import subscriptions
+    from domain.demo import world as build
+    from domain.kernel.clock import now
+    from domain.tables import Catalog, ContractTerms, Distribution
+
+    await Catalog.update({Catalog.kind: "fixed"}).where(Catalog.id == world["catalog"])
+    first = await Distribution.select().where(Distribution.id == world["distribution"]).first()
+    await build.distributions(
+        world["group"]["id"],
+        world["place"],
+        [first["starts_at"] + timedelta(weeks=w) for w in (1, 2)],
+        catalogs=[world["catalog"]],
+    )
+    today = now().date()
+    await ContractTerms.insert(
+        ContractTerms(
+            catalog=world["catalog"],
+            absences_max=contract.get("absences", 1),
+            absences_from=today,
+            absences_until=today + timedelta(days=60),
+        )
+    )
+    for email in contract.get("subscribers", []):
+        await subscriptions.subscribe(
+            group_id=world["group"]["id"],
+            catalog_id=world["catalog"],
+            user_id=users[email],
+            quantities={world["products"][0]: "1"},
+            own=True,
+        )
 
 
 if __name__ == "__main__":

@@ -115,6 +115,7 @@ def test_the_declarations_cover_the_unique_indexes_the_code_relies_on():
         ("catalog_offer", "catalog_offer_group", ("product", "group")),
         ("product", "product_producer_escarcelle", ("producer", "escarcelle_id")),
         ("escarcelle_sale", "escarcelle_sale_basket", ("producer", "distribution", "order")),
+        ("contract_absence", "contract_absence_pair", ("subscription", "distribution")),
     }
     checks = {(t, c._meta.name) for t, c in declared(Check)}
     assert checks == {
@@ -147,7 +148,7 @@ async def test_every_declared_check_constraint_exists():
 
 
 async def test_every_declared_index_exists():
-    assert len(INDEXES) == len({i.name for i in INDEXES}) == 30
+    assert len(INDEXES) == len({i.name for i in INDEXES}) == 32
     for index in INDEXES:
         assert (await indexes_of(index.table)).get(index.name) == (False, index.columns), index
 

@@ -57,11 +57,16 @@ CATALOG_MENU = (
     ("distributions", "DISTRIBUTIONS", "distributions", "edit"),
     ("commandes", "COMMANDES", "commandes", "read"),
     ("souscriptions", "SOUSCRIPTIONS", "souscriptions", "read"),
+    ("contrat", "CONDITIONS", "contrat", "edit"),
+    ("echeancier", "ÉCHÉANCIER", "echeancier", "edit"),
     ("documents", "DOCUMENTS", "documents", "edit"),
     ("statistiques", "STATISTIQUES", "statistiques", "read"),
     ("gros", "COMMANDE EN GROS", "commande-en-gros", "read"),
     ("bon", "BON DE COMMANDE", "bon-de-commande", "read"),
 )
+
+
+AMAP_ONLY = {"souscriptions", "contrat", "echeancier"}  # the contracts' pages
 
 
 def catalog_menu(request: Request, catalog: dict) -> list[dict]:
@@ -75,7 +80,7 @@ def catalog_menu(request: Request, catalog: dict) -> list[dict]:
     return [
         {"key": key, "label": label, "url": f"{base}/{path}".rstrip("/")}
         for key, label, path, who in CATALOG_MENU
-        if allowed[who] and (key != "souscriptions" or request.state.group["kind"] == "amap")
+        if allowed[who] and (key not in AMAP_ONLY or request.state.group["kind"] == "amap")
     ]
 
 

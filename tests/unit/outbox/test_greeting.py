@@ -20,6 +20,8 @@ CONTEXT = {
     "body_html": "<p>Le corps du message.</p>",
     "by": "Adèle Admin",
     "catalogs": [{"name": "Légumes", "closes": "lundi 6 avril à 20:00"}],
+    "closes": "lundi 6 avril à 20:00",
+    "contract": "Légumes de saison",
     "days": 14,
     "email": "jeanne@example.org",
     "decline_url": "http://localhost/adhesion/x/refuser",

@@ -164,6 +164,9 @@ async def make_world() -> dict:
     await build.join(w["group"]["id"], member)
     await build.group(other, "Marché d'ailleurs", "market")
     role = await build.duty_role(w["group"]["id"], "Accueil", 2)
+    subscription = await build.subscription(
+        member, w["catalog"], **build.season(), lines={w["products"][0]: 1}
+    )
     ids = {
         "slug": w["group"]["slug"],
         "catalog_id": w["catalog"],
@@ -174,6 +177,7 @@ async def make_world() -> dict:
         "vendor_id": w["vendor"],
         "place_id": w["place"],
         "role_id": role,
+        "subscription_id": subscription,
     }
     accounts = {
         "member": "member@example.org",

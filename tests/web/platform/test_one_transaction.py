@@ -197,6 +197,24 @@ WRITING_ROUTES: dict[str, tuple[tuple[str, ...], str]] = {
         ("domain.subscriptions.end_subscription",),
         ONE_TRANSACTION,
     ),
+    # contracts
+    "POST /g/{slug:str}/catalogues/{catalog_id:int}/contrat": (
+        ("domain.contracts.terms.save_terms",),
+        "one statement (the terms' upsert), every refusal checked before it",
+    ),
+    "POST /g/{slug:str}/catalogues/{catalog_id:int}/echeancier/{subscription_id:int}/cheque": (
+        ("domain.contracts.instalments.record_cheque",),
+        "one transaction (form key, account lock, the payment, its settlement)",
+    ),
+    "POST /g/{slug:str}/contrats/{catalog_id:int}/absences": (
+        ("domain.contracts.absences.declare",),
+        "one transaction (form key, subscription lock, absences, baskets and stock, the "
+        "subscription's debt)",
+    ),
+    "POST /g/{slug:str}/catalogues/{catalog_id:int}/souscriptions/{subscription_id:int}/partage": (
+        ("domain.contracts.sharing.set_partner",),
+        ONE_STATEMENT,
+    ),
     # catalog_orders
     "POST /g/{slug:str}/catalogues/{catalog_id:int}/commandes/{distribution_id:int}"
     "/lignes/{line_id:int}": (

@@ -1,0 +1,71 @@
+"""MES CONTRATS: the group's contracts, and for each one the member subscribed to (or
+shares), their coming dates (absences marked; for a shared basket, whose turn each one
+is), their absences left and their payment plan."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain import subscriptions
+from domain.contracts import absences, catalog_dates, in_period, instalments, sharing, terms_of
+from domain.kernel.clock import now
+from domain.kernel.dates import label
+from domain.tables import OrderLine, User
+
+
+async def my_contracts(group_id: int, user_id: int, moment: datetime | None = None) -> list:
+    moment = moment or now()
+    contracts = await subscriptions.contracts_of(group_id, user_id)
+    for contract in contracts:
+        sub = contract["subscription"]
+        if sub is None:
+            continue
+        terms = await terms_of(contract["id"])
+        absent = await absences.declared(sub["id"])
+        dates = in_period(await catalog_dates(contract["id"]), sub)
+        share = await sharing.share_of(sub["id"])
+        partner_turns = sharing.turns(dates, sub, share)
+        holder = sub["user"] == user_id
+        other = ""
+        if share is not None:
+            other = sharing.name(share) if holder else await _holder_name(sub["user"])
+        contract["terms"] = terms
+        contract["shared_with"] = other
+        contract["holder"] = holder
+        contract["dates"] = []
+        for d in dates:
+            if d["starts_at"] <= moment:
+                continue
+            theirs = partner_turns.get(d["id"], False)
+            mine = share is None or theirs != holder
+            contract["dates"].append(
+                {
+                    "id": d["id"],
+                    "label": label(d["starts_at"]),
+                    "absent": d["id"] in absent,
+                    "mine": mine,
+                    "collector": "" if mine else other,
+                }
+            )
+        contract["absences"] = len(absent)
+        if contract["kind"] == "variable" and terms.minimum_total_cents:
+            contract["ordered_cents"] = await _ordered(sub["id"])
+        contract["plan"] = await instalments.plan_of(group_id, sub)
+    return contracts
+
+
+async def _holder_name(user_id: int) -> str:
+    row = (
+        await User.select(User.first_name, User.last_name, User.email)
+        .where(User.id == user_id)
+        .first()
+    )
+    return sharing.name(row) if row else ""
+
+
+async def _ordered(subscription_id: int) -> int:
+    """What the member ordered of a variable contract so far (validated orders)."""
+    lines = await OrderLine.select(OrderLine.quantity, OrderLine.unit_price_cents).where(
+        (OrderLine.subscription == subscription_id) & (OrderLine.order.state == "validated")
+    )
+    return sum(line["quantity"] * line["unit_price_cents"] for line in lines)
