@@ -152,6 +152,38 @@ WRITING_ROUTES: dict[str, tuple[tuple[str, ...], str]] = {
         ("domain.producer_space.products.import_products",),
         ONE_TRANSACTION,
     ),
+    # escarcelle
+    "POST /espace-producteur/{producer_id:int}/parametres/escarcelle": (
+        ("domain.escarcelle.links.save_link",),
+        "the key checked by GET /me first (jobs.escarcelle.connect, no write), then one "
+        "transaction (the link, sealed key)",
+    ),
+    "POST /espace-producteur/{producer_id:int}/parametres/escarcelle/supprimer": (
+        ("domain.escarcelle.links.remove_link",),
+        ONE_TRANSACTION,
+    ),
+    "POST /espace-producteur/{producer_id:int}/ventes/{distribution_id:int}/renvoyer": (
+        ("domain.escarcelle.sales.retry",),
+        ONE_STATEMENT + " (the failed sales queued again; the push is a job)",
+    ),
+    "POST /espace-producteur/{producer_id:int}/stocks/synchroniser": (
+        ("domain.escarcelle.stocks.apply",),
+        "the claim (one statement), GET /stocks outside any transaction, then one "
+        "transaction (lock, one UPDATE); the release (one statement)",
+    ),
+    "POST /espace-producteur/{producer_id:int}/produits/import-escarcelle": (
+        ("domain.escarcelle.catalogue.confirm",),
+        "one transaction (the preview's key, new and updated products, stock)",
+    ),
+    "POST /g/{slug:str}/membres/import-escarcelle": (
+        ("domain.escarcelle.beneficiaries.preview",),
+        NO_WRITE,
+    ),
+    "POST /g/{slug:str}/membres/import-escarcelle/confirmer": (
+        ("domain.escarcelle.beneficiaries.confirm",),
+        "one transaction (accounts, memberships, Escarcelle ids, consent records, "
+        "invitation mails)",
+    ),
     "POST /g/{slug:str}/catalogues/{catalog_id:int}/distributions": (
         ("domain.catalogs.deliveries.add_delivery",),
         ONE_STATEMENT,
