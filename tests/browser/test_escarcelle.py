@@ -19,7 +19,9 @@ from tests.browser.test_catalog_products import fits_the_phone, log_in, unique
 
 
 @pytest.fixture(scope="module")
-def escarcelle_server():
+def server():
+    """This module's server (it overrides conftest's, so that `page` opens it), with the
+    simulator of Escarcelle's assumed API as a process of its own."""
     port = free_port()
     simulator = subprocess.Popen(
         [PYTHON, "-m", "connectors.escarcelle_simulator", "--port", str(port)], cwd=ROOT
@@ -43,8 +45,7 @@ def escarcelle_server():
         simulator.wait(timeout=10)
 
 
-def test_a_grocery_links_imports_offers_and_pushes_its_sales(page: Page, escarcelle_server, shots):
-    server = escarcelle_server
+def test_a_grocery_links_imports_offers_and_pushes_its_sales(page: Page, server, shots):
     admin = unique("lise") + "@example.org"
     member = unique("amina") + "@example.org"
     w = server.seed(make="grocery", admin=admin, name="Point " + unique("p"), members=[member])
@@ -77,11 +78,12 @@ def test_a_grocery_links_imports_offers_and_pushes_its_sales(page: Page, escarce
     expect(page.get_by_role("status")).to_contain_text("36 produits créés")
 
     # Two products added to the distribution point's catalog.
-    page.get_by_label("Choisir Pâtes 500G").check()
-    page.get_by_label("Choisir Farine 1KG").check()
+    page.get_by_label("Choisir Pâtes 500G", exact=True).check()
+    page.get_by_label("Choisir Farine 1KG", exact=True).check()
     page.get_by_role("button", name="Ajouter au catalogue").click()
     expect(page.get_by_role("status")).to_contain_text("2 produits ajoutés au catalogue")
-    expect(page.locator("tr", has_text="Pâtes 500G")).to_contain_text("Épicerie")
+    pasta = page.locator("tr").filter(has=page.get_by_label("Choisir Pâtes 500G", exact=True))
+    expect(pasta).to_contain_text("Épicerie")
 
     # 5. A member's basket, then « Valider la distribution »: the report in the outbox.
     user = w["members"][member]
