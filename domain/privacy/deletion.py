@@ -79,6 +79,10 @@ PLAN: dict[tuple[str, str], str] = {
     ("duty_signup", "user"): DROP,
     ("duty_signup", "assigned_by"): CLEAR,
     ("escarcelle_link", "linked_by"): CLEAR,  # the grocery's link stays, without its author
+    ("contract_terms", "updated_by"): CLEAR,
+    ("contract_absence", "declared_by"): CLEAR,  # the absence is the subscription's
+    ("shared_basket", "partner"): DROP,  # the basket goes back to its holder alone
+    ("shared_basket", "updated_by"): CLEAR,
 }
 
 PLACEHOLDER_NAME = "Compte supprimé"

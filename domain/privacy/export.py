@@ -50,6 +50,9 @@ NOT_EXPORTED = {
     ): "intentions de paiement, sans montant (dans paiements.csv : les dettes)",
     ("duty_signup", "assigned_by"): "inscriptions faites pour le groupe",
     ("escarcelle_link", "linked_by"): "qui a enregistré la clé Escarcelle d'une épicerie",
+    ("contract_terms", "updated_by"): "les conditions d'un contrat réglées pour le groupe",
+    ("contract_absence", "declared_by"): "qui a déclaré une absence (elle est à l'abonnement)",
+    ("shared_basket", "updated_by"): "qui a réglé un panier partagé pour le groupe",
 }
 
 README = """Vos données sur {site}, au {when} (heure de Paris).
@@ -62,6 +65,7 @@ souscriptions.csv    vos contrats et leur panier
 cotisations.csv      vos adhésions payées (montants enregistrés par les groupes)
 paiements.csv        les opérations de vos comptes dans les groupes (dettes, paiements)
 permanences.csv      vos permanences (rôles de bénévoles)
+paniers-partages.csv les contrats dont vous partagez le panier (alternance)
 emails.csv           les e-mails qui vous ont été envoyés ou vont l'être
 consentements.csv    les consentements enregistrés pour vous (Mode création)
 demandes.csv         vos demandes pour rejoindre un groupe
@@ -153,6 +157,11 @@ def _files(user_id: int, email: str):
             read.duties(user_id),
         ),
         (
+            "paniers-partages.csv",
+            ["Groupe", "Contrat", "Titulaire", "Du", "Au"],
+            read.shared_baskets(user_id),
+        ),
+        (
             "emails.csv",
             ["Créé le", "Envoyé le", "Adresse", "Objet", "Type", "État", "Texte"],
             read.mails(user_id, email),
@@ -184,6 +193,7 @@ EXPORTED = {
     ("membership_fee", "user"): "cotisations.csv",
     ("ledger_operation", "user"): "paiements.csv",
     ("duty_signup", "user"): "permanences.csv",
+    ("shared_basket", "partner"): "paniers-partages.csv",
     ("outbox_mail", "user"): "emails.csv",
     ("consent_record", "user"): "consentements.csv",
     ("join_request", "user"): "demandes.csv",

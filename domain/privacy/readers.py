@@ -21,6 +21,7 @@ from domain.tables import (
     Operation,
     OrderLine,
     OutboxMail,
+    SharedBasket,
     Subscription,
     SubscriptionLine,
     User,
@@ -233,6 +234,28 @@ async def duties(user_id: int):
         DutySignup.created_at,
     ).where(DutySignup.user == user_id)
     yield [[r["group"], r["role"], when(r["starts_at"]), when(r["created_at"])] for r in rows]
+
+
+async def shared_baskets(user_id: int):
+    """The contracts whose basket one shares as its second holder."""
+    rows = await SharedBasket.select(
+        SharedBasket.subscription.catalog.group.name.as_alias("group"),
+        SharedBasket.subscription.catalog.name.as_alias("catalog"),
+        SharedBasket.subscription.user.first_name.as_alias("first_name"),
+        SharedBasket.subscription.user.last_name.as_alias("last_name"),
+        SharedBasket.subscription.starts_on.as_alias("starts_on"),
+        SharedBasket.subscription.ends_on.as_alias("ends_on"),
+    ).where(SharedBasket.partner == user_id)
+    yield [
+        [
+            r["group"],
+            r["catalog"],
+            f"{r['first_name'] or ''} {r['last_name'] or ''}".strip(),
+            str(r["starts_on"]),
+            str(r["ends_on"]),
+        ]
+        for r in rows
+    ]
 
 
 async def mails(user_id: int, email: str):
