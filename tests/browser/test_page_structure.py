@@ -13,6 +13,8 @@ from tests.browser.a11y import (
     EXCUSED,
     ROLES,
     a11y_world,
+    axe_violations,
+    describe,
     get_routes,
     role_context,
     urls_of,
@@ -157,5 +159,29 @@ def test_skip_link_is_shown_when_focused(browser: Browser, server, a11y_world):
         expect(skip).to_be_focused()
         box = skip.bounding_box()
         assert box["y"] >= 0 and box["height"] >= 44 or box["height"] >= 40, box
+    finally:
+        context.close()
+
+
+def test_a_real_mail_passes_axe_and_says_the_same_in_text(browser: Browser, server, a11y_world):
+    """A mail the app sent (a password reset), its HTML part opened in Chromium."""
+    email = "acheteur3@a11y.test"
+    context = role_context(browser, server, "visitor")
+    try:
+        page = context.new_page()
+        page.goto("/compte/mot-de-passe-oublie")
+        page.get_by_label("E-mail").fill(email)
+        page.get_by_role("button").filter(has_text="lien").first.click()
+        (mail,) = server.wait_for_mail(email)
+        html = mail.get_body(("html",)).get_content()
+        text = mail.get_body(("plain",)).get_content()
+        page.set_content(html)
+        assert page.evaluate("document.documentElement.lang") == "fr"
+        assert page.locator("h1").inner_text() == mail["Subject"] == page.title()
+        found = axe_violations(page)
+        assert not found, describe(found)
+        for link in page.locator("a").all():
+            assert link.get_attribute("href") in text, "lien absent de la partie texte"
+            assert len(link.inner_text().split()) >= 2, link.inner_text()
     finally:
         context.close()
