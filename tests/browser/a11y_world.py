@@ -119,9 +119,11 @@ async def build() -> dict:
         "takeover": token(held, takeover.LINK),
     }
     await AccountToken.insert(*rows)
-    membership = await Membership.select(Membership.id).where(
-        (Membership.user == people["member"]) & (Membership.group == g)
-    ).first()
+    membership = (
+        await Membership.select(Membership.id)
+        .where((Membership.user == people["member"]) & (Membership.group == g))
+        .first()
+    )
     answer = consent.answer_links(membership["id"], people["member"], g, secret, "")
     links["adhesion"] = answer["accept_url"].split("/")[2]
     links["unsubscribe"] = communications.unsubscribe_token(

@@ -104,7 +104,9 @@ def test_every_page_of_every_role_has_no_wcag_violation(browser: Browser, server
                     for rule in by_rule
                 },
                 "pages_by_rule": {
-                    rule: sorted({f"{v['url']} @{v['width']}" for v in violations if v["id"] == rule})
+                    rule: sorted(
+                        {f"{v['url']} @{v['width']}" for v in violations if v["id"] == rule}
+                    )
                     for rule in by_rule
                 },
                 "seconds": round(time.monotonic() - started, 1),

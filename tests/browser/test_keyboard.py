@@ -14,8 +14,9 @@ FOCUS = """() => {
   const e = document.activeElement;
   if (!e || e === document.body) return null;
   const s = getComputedStyle(e), r = e.getBoundingClientRect();
-  return {tag: e.tagName, id: e.id, text: (e.innerText || e.value || e.getAttribute('aria-label') || '').trim().slice(0, 60),
-          label: e.getAttribute('aria-label') || '', outline: s.outlineStyle, width: parseFloat(s.outlineWidth),
+  const label = e.getAttribute('aria-label') || '';
+  return {tag: e.tagName, id: e.id, text: (e.innerText || e.value || label).trim().slice(0, 60),
+          label, outline: s.outlineStyle, width: parseFloat(s.outlineWidth),
           shadow: s.boxShadow, w: r.width, h: r.height, top: r.top, left: r.left,
           inView: r.bottom > 0 && r.right > 0 && r.top < innerHeight && r.left < innerWidth};
 }"""

@@ -41,7 +41,7 @@ STRUCTURE = """() => {
       if (o === 'auto' || o === 'scroll' || o === 'hidden') { boxed = true; break; }
       p = p.parentElement;
     }
-    if (!boxed) wide.push(e.tagName + (e.id ? '#' + e.id : '') + (e.className ? '.' + e.className : ''));
+    if (!boxed) wide.push(e.tagName + (e.id ? '#' + e.id : '') + '.' + e.className);
   }
   const skip = document.querySelector('body > a.skip');
   return {
@@ -52,7 +52,7 @@ STRUCTURE = """() => {
     main: document.querySelectorAll('main').length,
     banner: document.querySelectorAll('body > header').length,
     footer: document.querySelectorAll('body > footer').length,
-    unnamedNavs: [...document.querySelectorAll('nav')].filter(n => !n.getAttribute('aria-label')).length,
+    unnamedNavs: document.querySelectorAll('nav:not([aria-label])').length,
     skip: skip ? skip.getAttribute('href') : null,
     title: document.title,
   };
@@ -137,7 +137,8 @@ def test_motion_respects_prefers_reduced_motion(browser: Browser, server, a11y_w
                   e.className = 'htmx-indicator htmx-request';
                   document.body.appendChild(e);
                   const d = parseFloat(getComputedStyle(e).transitionDuration);
-                  return {transition: d, smooth: getComputedStyle(document.documentElement).scrollBehavior,
+                  const root = getComputedStyle(document.documentElement);
+                  return {transition: d, smooth: root.scrollBehavior,
                           running: document.getAnimations().length};
                 }"""
             )

@@ -25,8 +25,17 @@ pytestmark = pytest.mark.skipif(
 MM = 96 / 25.4  # CSS px per millimetre
 # A4 less the 12 mm margins of the print stylesheet (static/app.css, @page).
 PAGE_W, PAGE_H = (210 - 24) * MM, (297 - 24) * MM
-NAVIGATION = ["Aller au contenu", "Déconnexion", "Mes commandes", "MEMBRES", "DISTRIBUTIONS",
-              "Mentions légales", "Menu du catalogue", "Imprimer", "Exporter en CSV"]
+NAVIGATION = [
+    "Aller au contenu",
+    "Déconnexion",
+    "Mes commandes",
+    "MEMBRES",
+    "DISTRIBUTIONS",
+    "Mentions légales",
+    "Menu du catalogue",
+    "Imprimer",
+    "Exporter en CSV",
+]
 
 
 def printed(page: Page, tmp_path: Path) -> list[str]:
@@ -57,8 +66,9 @@ def expected_pages(page: Page, rows: str) -> tuple[int, int]:
           const table = all[0].closest('table');
           const head = table.tHead ? table.tHead.getBoundingClientRect().height : 0;
           const end = document.querySelector('main').getBoundingClientRect().bottom + scrollY;
+          const last = all[all.length - 1];
           return {start: top(all[0]), head, heights: all.map(r => r.getBoundingClientRect().height),
-                  after: end - (top(all[all.length - 1]) + all[all.length - 1].getBoundingClientRect().height)};
+                  after: end - (top(last) + last.getBoundingClientRect().height)};
         }""",
         rows,
     )
@@ -117,7 +127,9 @@ def test_sheets_print_on_a4_whole(browser: Browser, server, a11y_world, tmp_path
     try:
         page = context.new_page()
         page.goto(f"{date}/emargement")
-        rows, pages = check_sheet(page, tmp_path, "table.recap.sign:not(.duty-sheet) tbody tr", member_parts)
+        rows, pages = check_sheet(
+            page, tmp_path, "table.recap.sign:not(.duty-sheet) tbody tr", member_parts
+        )
         assert rows > 30 and pages >= 2, (rows, pages)
 
         page.goto(f"{base}/commande-en-gros?distribution={w['distribution']}")
