@@ -9,6 +9,7 @@ scanned or excused.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 
@@ -27,8 +28,13 @@ AXE = Axe()
 
 @pytest.fixture(scope="session")
 def a11y_world(server) -> dict:
-    """Seeded once per server: its slugs are fixed."""
-    return server.seed(a11y=True)
+    """Seeded once per server (its slugs and e-mails are fixed): each test module that
+    imports this fixture has a session fixture of its own, so the world is kept in the
+    server's folder and read back by the next ones."""
+    kept = server.var_dir / "a11y-world.json"
+    if not kept.exists():
+        kept.write_text(json.dumps(server.seed(a11y=True)))
+    return json.loads(kept.read_text())
 
 
 def log_in(page: Page, email: str) -> None:

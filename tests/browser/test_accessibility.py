@@ -67,6 +67,7 @@ def scan_role(browser: Browser, server, world: dict, role: str, routes: list[str
                     for v in axe_violations(page):
                         found.append({"role": role, "url": url, "width": size["width"], **v})
                     scanned[route] += 1
+                    scanned[f"@{size['width']}"] += 1
                 page.set_viewport_size(NARROW)
     finally:
         context.close()
@@ -87,7 +88,7 @@ def test_every_page_of_every_role_has_no_wcag_violation(browser: Browser, server
         result = scan_role(browser, server, a11y_world, role, pages)
         scanned.update(result["scanned"])
         violations += result["violations"]
-        per_role[role] = sum(result["scanned"].values())
+        per_role[role] = sum(n for k, n in result["scanned"].items() if not k.startswith("@"))
         skipped[role] = result["skipped"]
 
     by_rule = Counter(v["id"] for v in violations)
@@ -98,6 +99,8 @@ def test_every_page_of_every_role_has_no_wcag_violation(browser: Browser, server
                 "excused": len(EXCUSED),
                 "scans_per_role": per_role,
                 "scans": sum(per_role.values()),
+                "scans_by_width": {k: n for k, n in scanned.items() if k.startswith("@")},
+                "urls": len({u for r in pages for u in urls_of(r, a11y_world)}),
                 "violations_by_rule": dict(by_rule.most_common()),
                 "nodes_by_rule": {
                     rule: sum(len(v["nodes"]) for v in violations if v["id"] == rule)
@@ -117,6 +120,7 @@ def test_every_page_of_every_role_has_no_wcag_violation(browser: Browser, server
         )
     )
     never = [r for r in pages if not scanned[r]]
+    assert scanned["@375"] > 0 and scanned["@1280"] > 0
     assert not never, f"routes ni scannées (par aucun rôle) ni excusées : {never}"
     report = "\n".join(
         f"{v['role']} {v['url']} @{v['width']} px\n{describe([v])}" for v in violations
