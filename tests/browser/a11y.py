@@ -105,6 +105,7 @@ EXCUSED: dict[str, str] = {
     "/g/{slug:str}/membres/{user_id:int}/consentement/{consent_id:int}/piece": NOT_A_PAGE,
     "/g/{slug:str}/messagerie/destinataires": FRAGMENT,
     "/g/{slug:str}/paiements/export.csv": NOT_A_PAGE,
+    "/espace-producteur/{producer_id:int}/produits/export.csv": NOT_A_PAGE,
     "/g/{slug:str}/paiements/producteurs.csv": NOT_A_PAGE,
     "/healthz": "sonde de santé (texte)",
     "/photos/{name:str}": NOT_A_PAGE + " (photo d'un produit)",
@@ -133,6 +134,7 @@ VARIANTS: dict[str, Callable[[dict], list[str]]] = {
 # The value of a path parameter, by route where the default does not fit.
 PER_ROUTE: dict[str, dict[str, Callable[[dict], object]]] = {
     "/g/{slug:str}/contrats/{catalog_id:int}": {"catalog_id": lambda w: w["contract"]},
+    "/g/{slug:str}/contrats/{catalog_id:int}/absences": {"catalog_id": lambda w: w["contract"]},
     "/g/{slug:str}/distributions/{distribution_id:int}/valider": {
         "distribution_id": lambda w: w["past"]
     },
@@ -166,6 +168,7 @@ DEFAULTS: dict[str, Callable[[dict], object]] = {
     "vendor_id": lambda w: w["vendor"],
     "group_id": lambda w: w["market"]["id"],
     "order_id": lambda w: w["order"],
+    "producer_id": lambda w: w["space"],
 }
 
 

@@ -28,7 +28,7 @@ async def build() -> dict:
     from domain.members import consent
     from domain.payments import settings as payment_settings
     from domain.settings import load_settings
-    from domain.tables import AccountToken, Membership, Order
+    from domain.tables import AccountToken, ContractTerms, Membership, Order
 
     secret = load_settings().secret_key
     now = clock.now()
@@ -64,6 +64,15 @@ async def build() -> dict:
         starts_on=season["starts_on"],
         ends_on=season["ends_on"],
         lines={loaves[0]: 1},
+    )
+    # The contract allows absences: its « Absences » page.
+    await ContractTerms.insert(
+        ContractTerms(
+            catalog=bread,
+            absences_max=2,
+            absences_from=season["starts_on"],
+            absences_until=season["ends_on"],
+        )
     )
     member_order = await world.order(people["member"], open_dist, {veg[0]: 2, veg[2]: 1})
     await world.order(people["member"], past, {veg[1]: 1})
@@ -147,6 +156,7 @@ async def build() -> dict:
         "catalog": vegetables,
         "contract": bread,
         "vendor": farm,
+        "space": await world.space_of(farm),
         "place": halle,
         "distribution": open_dist,
         "past": past,
