@@ -82,6 +82,55 @@
     if (editor) window.htmx.trigger(editor, "escape");
   });
 
+  // Focus after an htmx swap: htmx keeps it on an element whose id comes back, and on an
+  // [autofocus] element of the new content; otherwise (an inline editor closed, a member's
+  // order opened) it would fall to the page's top. It goes back to the same cell of the
+  // swapped row, or to the first control of the new content.
+  var FOCUSABLE = "a[href], button:not([disabled]), input:not([type=hidden]), select, textarea, [tabindex]";
+  var lost = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target, active = document.activeElement;
+    lost = null;
+    if (!target || !target.id || !active || active === document.body || !target.contains(active)) return;
+    var cell = active.closest("td, th");
+    var row = cell && cell.parentElement;
+    lost = {
+      id: target.id,
+      row: row && target.contains(row) ? Array.prototype.indexOf.call(target.querySelectorAll("tr"), row) : -1,
+      cell: cell ? Array.prototype.indexOf.call(cell.parentElement.children, cell) : -1
+    };
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    var was = lost;
+    lost = null;
+    var active = document.activeElement;
+    if (!was || (active && active !== document.body && document.body.contains(active))) return;
+    var fresh = document.getElementById(was.id);
+    if (!fresh) return;
+    var place = fresh;
+    if (was.cell >= 0) {
+      var rows = fresh.matches("tr") ? [fresh] : fresh.querySelectorAll("tr");
+      var row = rows[Math.max(was.row, 0)] || rows[0];
+      if (row && row.children[was.cell] && row.children[was.cell].querySelector(FOCUSABLE)) place = row.children[was.cell];
+    }
+    var control = place.querySelector(FOCUSABLE) || fresh.querySelector(FOCUSABLE);
+    if (!control) { fresh.setAttribute("tabindex", "-1"); control = fresh; }
+    control.focus();
+  });
+
+  // A refused form: focus goes to its first field in error (the page's, or the fragment's).
+  function focusFirstError(root) {
+    if (document.querySelector("[autofocus]:focus")) return;
+    var bad = root.querySelector('[aria-invalid="true"]');
+    if (bad) bad.focus();
+  }
+  document.addEventListener("DOMContentLoaded", function () { focusFirstError(document); });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var elt = event.detail.elt;
+    // a form sent whole (not a + of the ordering page: focus stays on what was pressed)
+    if (elt && elt.matches && elt.matches("form") && event.detail.target) focusFirstError(event.detail.target);
+  });
+
   // A link with an anchor (#r1) that leads to the login page: the anchor is not sent to the
   // server, so it is added to where the login goes back to.
   document.addEventListener("DOMContentLoaded", function () {

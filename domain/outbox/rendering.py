@@ -76,7 +76,9 @@ def render(
         }
     subject = _env.get_template(f"{template}.subject.txt").render(context).strip()
     text = _env.get_template(f"{template}.txt").render(context)
-    html = _env.get_template(f"{template}.html").render(context)
+    # The subject is the HTML part's title and heading (_layout.html): a screen reader
+    # announces what the mail is about, and moves through it by its headings.
+    html = _env.get_template(f"{template}.html").render({**context, "mail_subject": subject})
     if automatic:
         text = (
             text.rstrip("\n")

@@ -14,6 +14,7 @@ debt included), started (the distribution began an hour ago), contract ({"subscr
 (renames every third product with a long name, as producers write them), and those of
 tests.helpers.make_distribution_world (kind, registration, products, stock, name, ...),
 which is domain.demo.world.distribution_world with its order window in hours.
+`{"a11y": true}` builds the accessibility tests' world instead (tests/browser/a11y_world.py).
 Prints one line of JSON: slug, path, distribution, url, products and the users' ids.
 """
 
@@ -38,6 +39,10 @@ async def seed(spec: dict) -> dict:
     from tests.helpers import make_distribution_world, make_user
 
     await prepare_engine()
+    if spec.pop("a11y", False):
+        from tests.browser import a11y_world
+
+        return await a11y_world.build()
     admin = await make_user(spec.pop("admin"), first_name="Adèle", last_name="Admin")
     members = spec.pop("members", [])
     nameless = spec.pop("nameless", [])

@@ -51,7 +51,7 @@ async def test_member_orders_with_htmx_and_validates(client):
     assert "<html" not in response.text
     assert len(response.content) < 2048, len(response.content)
     assert f'id="p{first}"' in response.text
-    assert 'id="total" hx-swap-oob="true"' in response.text
+    assert 'id="total" hx-swap-oob="innerHTML"' in response.text
     assert "3,00\xa0€" in response.text  # 2 × 1,50 €
     assert "reste 8" in response.text
     assert await line_of(member, first) == 2
