@@ -143,7 +143,7 @@ def test_sqlite_backup_and_restore_keep_every_row(live_sqlite, tmp_path, method)
     finally:
         back.close()
     assert after == before
-    assert before["app_user"][0] == 7 and before["order_line"][0] > 0
+    assert before["app_user"][0] == 9 and before["order_line"][0] > 0
     assert before["migration"][0] > 0
 
 
@@ -209,7 +209,7 @@ def test_postgres_backup_and_restore_keep_every_row(tmp_path):
 
         before, after = asyncio.run(pg_tables(source)), asyncio.run(pg_tables(target))
         assert after == before
-        assert before["app_user"][0] == 7 and before["order_line"][0] > 0
+        assert before["app_user"][0] == 9 and before["order_line"][0] > 0
         assert before["migration"][0] > 0
     finally:
         for name in created:
