@@ -148,7 +148,7 @@ def test_member_import_with_the_keyboard(browser: Browser, server, a11y_world):
     try:
         page = context.new_page()
         page.goto(f"/g/{w['amap']['slug']}/membres/import")
-        tab_to(page, lambda f: f["tag"] == "INPUT", limit=120)
+        tab_to(page, lambda f: f["id"] == "f-file", limit=120)
         csv = "E-mail;Prénom;Nom\nzoe.clavier@a11y.test;Zoé;Clavier\n"
         with page.expect_file_chooser() as chosen:
             page.keyboard.press("Space")
