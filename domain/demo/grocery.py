@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, time, timedelta
 
-from domain.demo import world
+import domain.demo.world as world
 from domain.kernel.dates import paris_datetime
 
 DEMO_PASSWORD = "demonstration"
