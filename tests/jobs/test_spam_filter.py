@@ -200,11 +200,14 @@ class _Visible(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.text: list[str] = []
         self.links: list[str] = []
+        self.heading: list[str] = []
         self._hidden = 0
+        self._in_h1 = False
 
     def handle_starttag(self, tag, attrs):
         if tag in ("head", "style", "script"):
             self._hidden += 1
+        self._in_h1 = self._in_h1 or tag == "h1"
         href = dict(attrs).get("href")
         if tag == "a" and href:
             self.links.append(href)
@@ -212,9 +215,13 @@ class _Visible(HTMLParser):
     def handle_endtag(self, tag):
         if tag in ("head", "style", "script"):
             self._hidden -= 1
+        self._in_h1 = self._in_h1 and tag != "h1"
 
     def handle_data(self, data):
-        if not self._hidden:
+        # The heading repeats the subject (for screen readers); the text part need not.
+        if self._in_h1:
+            self.heading.append(data)
+        elif not self._hidden:
             self.text.append(data)
 
 
@@ -281,6 +288,7 @@ async def test_every_mail_is_clean_mime_with_the_right_headers(use_settings, tmp
         text, html = parts[0].get_content(), _Visible()
         html.feed(parts[1].get_content())
         seen = " ".join(html.text)
+        assert " ".join("".join(html.heading).split()) == message["Subject"], label
         if sorted(set(URL.findall(text))) != sorted(set(html.links)):
             differ.append(f"{label} : liens {set(URL.findall(text)) ^ set(html.links)}")
         if words(text) != words(seen):
