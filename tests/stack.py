@@ -28,6 +28,12 @@ PG_ADMIN = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "database": "
 _WORLD: dict[str, str] = {}
 
 
+def pytest_configure(config) -> None:
+    # Before collection: the test modules import domain.accounts, whose password hasher
+    # reads ARGON2_FAST once, at import (at the production cost a hash is 0.1 s and 64 MiB).
+    os.environ.setdefault("ARGON2_FAST", "1")
+
+
 def configure() -> dict[str, str]:
     """Once per run: a temporary folder, a database name, and the environment that the
     settings and piccolo_conf read (before any query)."""
