@@ -102,8 +102,13 @@ async def clean_tables(database):
 
     engine = db()
     if ENGINE == "postgres":
+        # DELETE, not TRUNCATE: a TRUNCATE of every table makes new files for each and
+        # took about a second per test; these tables hold a few rows (20 ms). One DO block:
+        # one statement, which a prepared statement can hold.
+        deletes = " ".join(f"DELETE FROM {t};" for t in tables_in_delete_order())  # noqa: S608
         await engine.run_ddl(
-            f"TRUNCATE {', '.join(tables_in_delete_order())} RESTART IDENTITY CASCADE"
+            f"DO $$ BEGIN {deletes} PERFORM setval(format('%I.%I', schemaname, sequencename)"
+            "::regclass, 1, false) FROM pg_sequences WHERE schemaname = 'public'; END $$"
         )
     else:
         for table in tables_in_delete_order():
