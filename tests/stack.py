@@ -331,8 +331,9 @@ def escarcelle_url(settings, simulator, monkeypatch):
 
     from jobs import broker as jobs_broker
 
+    # Retries wait 0.05 s, 0.1 s…: the same retries, without seconds of waiting.
     changed = msgspec.structs.replace(
-        settings, escarcelle_url=simulator.url, escarcelle_timeout=2.0
+        settings, escarcelle_url=simulator.url, escarcelle_timeout=2.0, escarcelle_backoff=0.05
     )
     monkeypatch.setattr(jobs_broker, "_settings", changed)
     return simulator.url
