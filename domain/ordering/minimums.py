@@ -10,7 +10,6 @@ from domain.kernel.money import euros
 from domain.ordering import OrderingError
 from domain.tables import ContractTerms, OrderLine
 
-
 # The order's lines with the catalog each was ordered in: a product's own catalog, or for a
 # product of a producer's list the catalog of the order's group that offers it
 # (catalogs/offers.py). Parameter: the order.
