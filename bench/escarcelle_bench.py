@@ -31,7 +31,8 @@ _COUNTING: contextvars.ContextVar = contextvars.ContextVar("counting", default=N
 
 
 class Queries:
-    """The SQL statements run from this context (the engine's run_querystring)."""
+    """The SQL statements run from this context (the engine's run_querystring, and the
+    fixed texts domain.database.fetch sends to asyncpg)."""
 
     def __init__(self) -> None:
         self.count = 0
@@ -51,10 +52,25 @@ class Queries:
             return await original(engine, querystring, *args, **kwargs)
 
         self.cls.run_querystring = counting
+        # Fixed texts on PostgreSQL (domain.database.fetch) go to asyncpg directly.
+        from domain import database
+
+        self.fixed = database.run_fixed
+
+        async def counting_fixed(connection, text, args, _original=self.fixed):
+            counter = _COUNTING.get()
+            if counter is not None:
+                counter.count += 1
+            return await _original(connection, text, args)
+
+        database.run_fixed = counting_fixed
         return self
 
     def __exit__(self, *exc):
+        from domain import database
+
         self.cls.run_querystring = self.original
+        database.run_fixed = self.fixed
         _COUNTING.reset(self.token)
 
 

@@ -13,7 +13,9 @@ answer's body and changes nothing). Faults on demand, for the tests:
                       "after": 0 (matching calls answered normally first)}
     POST /_sim/reset {"products": 40} · POST /_sim/groceries {...} · GET /_sim/state?key=
     POST /_sim/till {"key", "product_id", "qty"}: a sale at the till · POST /_sim/stock
-    GET /_sim/export-mailing: the clients as Escarcelle's Clients → Export Mailing CSV
+    GET /_sim/export-mailing: the clients as Escarcelle's Clients → Export Mailing CSV, with
+    the end of their access period (« Fin d'accès ») · POST /_sim/client {"key", "id",
+    "access_until": "2026-03-31", "email": …}: a client changed (access ended, renewed…)
 
 `slow` waits `delay` seconds before answering; `slow_after` does the work first, then
 waits (a sale made whose answer never arrives). A plain ASGI app: no framework.
@@ -320,14 +322,22 @@ class Simulator:
             }, {}  # fmt: skip
         if path == "/_sim/export-mailing":
             # Clients → Export Mailing, as Escarcelle writes it (Windows-1252, « ; »).
-            lines = ["Code client;Nom;Prénom;Adresse;Code postal;Ville;Téléphone;Email"]
+            # The end of each client's access period as its last column (jj/mm/aaaa).
+            lines = ["Code client;Nom;Prénom;Adresse;Code postal;Ville;Téléphone;Email;Fin d'accès"]
             for c in grocery.clients.values():
+                end = c.get("access_until") or ""
+                if end:
+                    end = "/".join(reversed(end.split("-")))  # 2099-12-31 -> 31/12/2099
                 lines.append(
                     f"{c['id']};{c['last_name']};{c['first_name']};;{c['postal_code']};Rennes;;"
-                    f"{c['email']}"
+                    f"{c['email']};{end}"
                 )
             raw = ("\r\n".join(lines) + "\r\n").encode("cp1252")
             return 200, raw, {"content-type": "text/csv; charset=windows-1252"}
+        if path == "/_sim/client" and method == "POST":
+            client = grocery.clients[str(data["id"])]
+            client.update({k: v for k, v in data.items() if k in client and k != "id"})
+            return 200, client, {}
         if path in ("/_sim/till", "/_sim/stock") and method == "POST":
             product = grocery.products[str(data["product_id"])]
             qty = int(data["qty"])

@@ -220,12 +220,47 @@ async def consume_records() -> int:
     return done
 
 
+async def _post(api: esc.Client, sale: dict, reference: str):
+    """One sale posted: Escarcelle's receipt, the reason it failed (French), or the
+    Unauthorized error (the key refused: the push stops)."""
+    ticket = esc.Sale(
+        lines=[
+            esc.SaleLine(
+                product_id=line["product_id"],
+                quantity=line["quantity"],
+                unit_price_cents=line["unit_price_cents"],
+            )
+            for line in sale["lines"]
+        ],
+        client_id=sale["client_id"],
+        reference=reference,
+    )
+    try:
+        receipt, _ = await api.post_sale(ticket, sale["idempotency_key"])
+    except esc.Unauthorized as error:
+        return error
+    except esc.Rejected as error:
+        return f"refusée par Escarcelle : {error.detail or error.message}"
+    except esc.Conflict as error:
+        return f"stock insuffisant dans Escarcelle ({error.detail or 'conflit'})"
+    except esc.EscarcelleError as error:
+        return error.message
+    return receipt
+
+
 async def push(producer_id: int, distribution_id: int, occasion: str) -> dict[str, int]:
     """Pushes the distribution's sales for this grocery that are due, then the report to its
-    admins once nothing is left to send. Returns counts by outcome."""
+    admins once nothing is left to send. Returns counts by outcome.
+
+    Sales are claimed by chunks (domain/escarcelle/sales.py), posted one by one with their
+    idempotency key, and those Escarcelle made are recorded together at the end of the
+    chunk, or sooner when half the lease is gone (the rest given back and claimed again).
+    A crash in between leaves them `sending`: pushed again after the lease, Escarcelle
+    recognises their keys."""
     from datetime import timedelta
 
     from domain.escarcelle import sales
+    from domain.kernel import clock
     from jobs import mail as mail_jobs
 
     settings = jobs_broker.settings()
@@ -234,42 +269,34 @@ async def push(producer_id: int, distribution_id: int, occasion: str) -> dict[st
     key = await _key(producer_id)
     if key is None or not settings.escarcelle_url:
         return outcome
+    reference = f"{settings.default_instance.name} · distribution {distribution_id}"
     async with client(key) as api:
-        for sale_id in await sales.to_push(producer_id, distribution_id):
-            sale = await sales.claim(sale_id, lease)
-            if sale is None:
-                outcome["busy"] += 1
-                continue
-            ticket = esc.Sale(
-                lines=[
-                    esc.SaleLine(
-                        product_id=line["product_id"],
-                        quantity=line["quantity"],
-                        unit_price_cents=line["unit_price_cents"],
-                    )
-                    for line in sale["lines"]
-                ],
-                client_id=sale["client_id"],
-                reference=f"{settings.default_instance.name} · distribution {distribution_id}",
-            )
-            try:
-                receipt, _ = await api.post_sale(ticket, sale["idempotency_key"])
-            except esc.Unauthorized as error:
-                await sales.mark_failed(sale, "clé refusée par Escarcelle")
-                await broken(producer_id, error)
-                outcome["failed"] += 1
-                break
-            except esc.Rejected as error:
-                reason = f"refusée par Escarcelle : {error.detail or error.message}"
-                outcome[await sales.mark_failed(sale, reason)] += 1
-            except esc.Conflict as error:
-                reason = f"stock insuffisant dans Escarcelle ({error.detail or 'conflit'})"
-                outcome[await sales.mark_failed(sale, reason)] += 1
-            except esc.EscarcelleError as error:
-                outcome[await sales.mark_failed(sale, error.message)] += 1
-            else:
-                await sales.mark_sent(sale, str(receipt.id))
-                outcome["sent"] += 1
+        waiting = await sales.to_push(producer_id, distribution_id)
+        stop = False
+        while waiting and not stop:
+            wanted, waiting = waiting[: sales.CHUNK], waiting[sales.CHUNK :]
+            batch = await sales.claim(wanted, lease)
+            outcome["busy"] += len(wanted) - len(batch)
+            sent: list[tuple[dict, str]] = []
+            for n, sale in enumerate(batch):
+                if n and clock.now() - sale["claimed_at"] > lease / 2:
+                    # Record what was sent while the claim holds; the rest, claimed again.
+                    await sales.release(batch[n:])
+                    waiting = [s["id"] for s in batch[n:]] + waiting
+                    break
+                result = await _post(api, sale, reference)
+                if isinstance(result, esc.Unauthorized):
+                    await sales.mark_failed(sale, "clé refusée par Escarcelle")
+                    await sales.release(batch[n + 1 :])
+                    await broken(producer_id, result)
+                    outcome["failed"] += 1
+                    stop = True
+                    break
+                if isinstance(result, str):
+                    outcome[await sales.mark_failed(sale, result)] += 1
+                else:
+                    sent.append((sale, str(result.id)))
+            outcome["sent"] += await sales.mark_sent(sent)
     # An hourly retry reports only what it changed; the first push and « Renvoyer » always.
     quiet = occasion.startswith("essai") and not (outcome["sent"] or outcome["abandoned"])
     occasions = ["abandon"] if outcome["abandoned"] else [] if quiet else [occasion]

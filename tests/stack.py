@@ -278,6 +278,25 @@ class EscarcelleSimulator:
         body = {"product_id": product_id, "qty": qty, "key": key or DEMO_KEY}
         return self._control("POST", "/_sim/stock", body)["stock"]
 
+    def client(self, client_id: str, key: str | None = None, **fields) -> dict:
+        """A client changed in Escarcelle: `access_until="2026-03-31"` ("": no end), `email`…"""
+        from connectors.escarcelle_simulator import DEMO_KEY
+
+        body = {**fields, "id": client_id, "key": key or DEMO_KEY}
+        return self._control("POST", "/_sim/client", body)
+
+    def export_mailing(self, key: str | None = None) -> bytes:
+        """Clients → Export Mailing, the CSV as Escarcelle gives it."""
+        import httpx
+
+        from connectors.escarcelle_simulator import DEMO_KEY
+
+        response = httpx.get(
+            self.url + "/_sim/export-mailing", params={"key": key or DEMO_KEY}, timeout=10
+        )
+        response.raise_for_status()
+        return response.content
+
     def calls(self, path: str = "", method: str = "") -> list[dict]:
         return [
             c

@@ -22,7 +22,14 @@ from domain.idempotency import new_key
 from domain.kernel import forms
 from domain.kernel.dates import label
 from domain.members import RegistrationClosed, joining
-from domain.ordering import BasketErrors, OrderingError, baskets, changes, history
+from domain.ordering import (
+    BasketErrors,
+    OrderingError,
+    access_ended_message,
+    baskets,
+    changes,
+    history,
+)
 from domain.payments import account
 from jobs import mail as mail_jobs
 from web.access import Policy, policy
@@ -186,7 +193,9 @@ async def _page(request: Request, distribution_id: int, *, ask_names: bool = Fal
         return redirect(request, names_url(_page_url(request, distribution_id)))
     errors = extra.pop("errors", {})
     url = _page_url(request, distribution_id)
-    editable = basket.state == "open"
+    # A beneficiary whose access to the grocery ended: the page says why, nothing to change.
+    ended = basket.access_ended_on
+    editable = basket.state == "open" and ended is None
     payment = None
     if user_id is not None and basket.order and basket.order["state"] == "validated":
         # What the member owes for it and how to pay (None: the group keeps no accounts).
@@ -203,6 +212,7 @@ async def _page(request: Request, distribution_id: int, *, ask_names: bool = Fal
         editable=editable,
         lines=page_lines(request, basket, url, editable, errors),
         payment=payment,
+        access_message=access_ended_message(ended) if ended else "",
         **words(),
         **extra,
     )

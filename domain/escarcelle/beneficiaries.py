@@ -10,6 +10,11 @@ has an account. The confirmation is the client import's (domain/members/imports.
 transaction, an invitation mail each, an existing account sees the group's invitation and
 may decline), plus each membership's Escarcelle id and end of access, and for the accounts
 it makes a consent record naming the grocery as the source.
+
+The end of access is the file's, at each import: a later date (the period renewed in
+Escarcelle) lets the beneficiary order again at once, an empty cell means no end; a file
+without the column leaves the ends known here as they are. Ordering reads it at each
+change (domain/ordering, domain/members.access_ended_on).
 """
 
 from __future__ import annotations
@@ -114,6 +119,9 @@ def parse(data: bytes) -> Preview:
         ) from error
     if keys is None or not result.rows:
         raise ImportProblem("Le fichier ne contient aucun bénéficiaire.")
+    if "access_until" not in result.columns:
+        for row in result.rows:  # a file without the column keeps the ends known here
+            row.values["access_until"] = None
     for row in result.rows:
         if row.errors:
             row.status = "error"
@@ -225,14 +233,14 @@ async def confirm(
             for u in await User.select(User.id, User.email).where(User.email.is_in(emails or [""]))
         }
         for row in rows:
-            await Membership.update(
-                {
-                    Membership.escarcelle_id: row["escarcelle_id"],
-                    Membership.escarcelle_access_until: parse_day(row["access_until"])
-                    if row["access_until"]
-                    else None,
-                }
-            ).where((Membership.group == group_id) & (Membership.user == users[row["email"]]))
+            values = {Membership.escarcelle_id: row["escarcelle_id"]}
+            if row["access_until"] is not None:  # the file has the column: its end is the one
+                values[Membership.escarcelle_access_until] = (
+                    parse_day(row["access_until"]) if row["access_until"] else None
+                )
+            await Membership.update(values).where(
+                (Membership.group == group_id) & (Membership.user == users[row["email"]])
+            )
         today = clock.now()
         statement = (
             f"Bénéficiaire de l'épicerie solidaire {grocery}, importé depuis Escarcelle "
@@ -248,7 +256,3 @@ async def confirm(
                 ]
             )
     return result
-
-
-def access_ended(access_until: date | None, today: date) -> bool:
-    return access_until is not None and access_until < today

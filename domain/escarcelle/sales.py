@@ -8,8 +8,14 @@ member's basket is skipped, and so are lines and baskets without ids, each with 
 A sale carries an idempotency key derived from (instance, distribution, basket): pushed
 again after a retry or a worker killed mid-push, it is the same sale for Escarcelle.
 
-A push claims its sale (pending → sending, a lease); sent, it is marked so; a failure is
-retried hourly up to MAX_ATTEMPTS, then left for a manual retry (abandoned). After each
+A push claims its sales by CHUNK (pending → sending, a lease: one statement), posts them
+one by one, and records those sent together (one transaction, two statements); a failure is
+marked at once, retried hourly up to MAX_ATTEMPTS, then left for a manual retry
+(abandoned). A push killed after Escarcelle made some sales of a chunk and before it
+recorded them leaves them `sending`: once the lease is over, the next push posts them again
+with the same key, Escarcelle answers with the sale it made, and they are recorded then:
+still one sale per basket. A push whose lease is half gone records what it sent and gives
+the rest back (`release`) before claiming again. After each
 pass over a distribution, the grocery's admins get the report: sent, skipped and why,
 failed and why, with a link to retry.
 """
@@ -22,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from domain.catalog_orders import validation
-from domain.database import insert_many, transaction
+from domain.database import fetch, insert_many, transaction
 from domain.kernel import clock
 from domain.kernel.dates import label
 from domain.outbox import MailContext, queue
@@ -37,6 +43,7 @@ from domain.tables import (
 
 CONSUMER = "escarcelle"
 MAX_ATTEMPTS = 5  # the first push and four hourly retries
+CHUNK = 50  # sales claimed together, then recorded sent together
 RETRY_AFTER = timedelta(hours=1)
 OPEN = ("pending", "sending")
 REASONS = {
@@ -168,9 +175,15 @@ async def to_push(producer_id: int, distribution_id: int) -> list[int]:
     return [row["id"] for row in rows]
 
 
-async def claim(sale_id: int, lease: timedelta, moment: datetime | None = None) -> dict | None:
-    """Takes a sale to push: pending, failed and due again, or sending by a worker whose
-    lease ran out (killed mid-push). None otherwise, or while the grocery's link is broken."""
+async def claim(
+    sale_ids: list[int], lease: timedelta, moment: datetime | None = None
+) -> list[dict]:
+    """Takes sales to push, in one statement: pending, failed and due again, or sending by
+    a worker whose lease ran out (killed mid-push). Those not taken (someone else has them,
+    or the grocery's link is broken) are left out. The claim's `moment` is each sale's
+    `claimed_at`: what `release` checks that they are still this push's."""
+    if not sale_ids:
+        return []
     moment = moment or clock.now()
     ok = EscarcelleLink.select(EscarcelleLink.producer).where(EscarcelleLink.state == "ok")
     rows = (
@@ -182,7 +195,7 @@ async def claim(sale_id: int, lease: timedelta, moment: datetime | None = None) 
             }
         )
         .where(
-            (EscarcelleSale.id == sale_id)
+            EscarcelleSale.id.is_in(sorted(sale_ids))
             & EscarcelleSale.producer.is_in(ok)
             & (
                 (EscarcelleSale.state == "pending")
@@ -195,39 +208,85 @@ async def claim(sale_id: int, lease: timedelta, moment: datetime | None = None) 
         )
         .returning(*EscarcelleSale.all_columns())
     )
-    if not rows:
-        return None
-    sale = rows[0]
-    sale["lines"] = json.loads(sale["lines"])
-    return sale
+    for sale in rows:
+        sale["lines"] = json.loads(sale["lines"])
+        sale["claimed_at"] = moment
+    return sorted(rows, key=lambda sale: sale["id"])
 
 
-async def mark_sent(sale: dict, escarcelle_sale_id: str) -> None:
-    """Sent: and Escarcelle's stock as last synced drops by what it sold, so that the
-    Stocks page still reads Escarcelle − reserved = available until the next sync."""
+# Parameters, per sale sent: its id and Escarcelle's sale id (the CASE), then the moment,
+# then the ids again (the WHERE).
+_SENT = (
+    "UPDATE escarcelle_sale SET state = 'sent', reason = '', escarcelle_sale_id = CASE id"
+    " {cases} END, sent_at = {{}} WHERE id IN ({ids}) AND state = 'sending' RETURNING id"
+)
+# Escarcelle's stock as last synced, less what the sales sold (0 at least), per product:
+# parameters, per product: its Escarcelle id and quantity (twice); then the producer and
+# the Escarcelle ids.
+_SOLD = (
+    "UPDATE product SET escarcelle_stock = CASE escarcelle_id {cases} ELSE escarcelle_stock"
+    " END WHERE producer = {{}} AND escarcelle_id IN ({ids}) AND escarcelle_stock IS NOT NULL"
+)
+_SOLD_CASE = "WHEN {} THEN CASE WHEN escarcelle_stock > {} THEN escarcelle_stock - {} ELSE 0 END"
+
+
+async def mark_sent(sent: list[tuple[dict, str]]) -> int:
+    """The sales Escarcelle made, (sale, Escarcelle's id) of one grocery, in one transaction
+    of two statements however many: sent, and Escarcelle's stock as last synced drops by
+    what they sold (not below 0), so that the Stocks page still reads Escarcelle − reserved
+    = available until the next sync. A sale no longer `sending` (another push recorded it)
+    changes nothing, its stock included. Returns how many were marked."""
+    if not sent:
+        return 0
+    marks = ", ".join("{}" for _ in sent)
+    sql = _SENT.format(cases=" ".join("WHEN {} THEN {}" for _ in sent), ids=marks)
+    args = [v for sale, receipt in sent for v in (sale["id"], str(receipt)[:40])]
     async with transaction():
-        done = (
-            await EscarcelleSale.update(
-                {
-                    EscarcelleSale.state: "sent",
-                    EscarcelleSale.sent_at: clock.now(),
-                    EscarcelleSale.escarcelle_sale_id: str(escarcelle_sale_id)[:40],
-                    EscarcelleSale.reason: "",
-                }
-            )
-            .where((EscarcelleSale.id == sale["id"]) & (EscarcelleSale.state == "sending"))
-            .returning(EscarcelleSale.id)
+        done = await fetch(
+            EscarcelleSale, sql, *args, clock.now(), *(sale["id"] for sale, _ in sent)
         )
-        if not done:
-            return
-        for line in sale["lines"]:
-            await Product.update(
-                {Product.escarcelle_stock: Product.escarcelle_stock - line["quantity"]}
-            ).where(
-                (Product.producer == sale["producer"])
-                & (Product.escarcelle_id == line["product_id"])
-                & (Product.escarcelle_stock >= line["quantity"])
+        marked = {row["id"] for row in done}
+        sold: dict[str, int] = {}
+        for sale, _ in sent:
+            if sale["id"] in marked:
+                for line in sale["lines"]:
+                    product = str(line["product_id"])
+                    sold[product] = sold.get(product, 0) + line["quantity"]
+        if sold:
+            products = sorted(sold)
+            await fetch(
+                Product,
+                _SOLD.format(
+                    cases=" ".join(_SOLD_CASE for _ in products),
+                    ids=", ".join("{}" for _ in products),
+                ),
+                *(v for p in products for v in (p, sold[p], sold[p])),
+                sent[0][0]["producer"],
+                *products,
             )
+    return len(marked)
+
+
+# Parameters: the claim's moment, then the ids.
+_RELEASE = (
+    "UPDATE escarcelle_sale SET state = CASE WHEN next_attempt_at IS NULL THEN 'pending'"
+    " ELSE 'failed' END, attempts = attempts - 1"
+    " WHERE state = 'sending' AND claimed_at = {{}} AND id IN ({ids})"
+)
+
+
+async def release(sales: list[dict]) -> None:
+    """Claimed sales given back untried (a push that stops early: the key refused, its
+    lease half gone): pending or failed (and due) again as they were, the attempt not
+    counted; those another push took meanwhile are left to it. One statement."""
+    if not sales:
+        return
+    await fetch(
+        EscarcelleSale,
+        _RELEASE.format(ids=", ".join("{}" for _ in sales)),
+        sales[0]["claimed_at"],
+        *(sale["id"] for sale in sales),
+    )
 
 
 async def mark_failed(sale: dict, reason: str, moment: datetime | None = None) -> str:

@@ -10,14 +10,14 @@ once; the last admin of a group can never be removed, nor leave."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from urllib.parse import quote
 
 from domain import idempotency, outbox
 from domain.database import is_sqlite
 from domain.kernel import tokens
 from domain.kernel.clock import now
-from domain.kernel.dates import PARIS
+from domain.kernel.dates import PARIS, paris_day
 from domain.kernel.errors import FieldErrors
 from domain.tables import (
     Group,
@@ -44,6 +44,16 @@ FILTERS = {
     "adhesion": "Adhésion non payée",
 }
 PHONE_RE = re.compile(r"^[0-9+ ().-]{6,40}$")
+
+
+def access_ended_on(access_until: date | None, moment: datetime | None = None) -> date | None:
+    """A beneficiary's last day of access to a solidarity grocery (Membership.
+    escarcelle_access_until, from the « Import Escarcelle ») when it is over, Paris time;
+    else None (no end known, or not over). Read at each order and on MEMBRES: an import
+    that renews the period lifts it at once."""
+    if access_until is None or access_until >= paris_day(moment or now()):
+        return None
+    return access_until
 
 
 class RegistrationClosed(Exception):

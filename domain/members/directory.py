@@ -11,7 +11,16 @@ from domain.accounts import (
 from domain.database import is_sqlite
 from domain.kernel.clock import now
 from domain.kernel.dates import label
-from domain.members import FILTERS, MEANS, PAGE_SIZE, SEASON, consent, is_member, this_year
+from domain.members import (
+    FILTERS,
+    MEANS,
+    PAGE_SIZE,
+    SEASON,
+    access_ended_on,
+    consent,
+    is_member,
+    this_year,
+)
 from domain.outbox import kinds
 from domain.tables import (
     Catalog,
@@ -73,6 +82,7 @@ async def member_list(group_id: int, *, search: str = "", kind: str = "", page: 
             Membership.can_members,
             Membership.existing_account,
             Membership.accepted_at,
+            Membership.escarcelle_access_until,
             Membership.user.id.as_alias("id"),
             Membership.user.email.as_alias("email"),
             consent.shown("first_name"),
@@ -100,9 +110,12 @@ async def member_list(group_id: int, *, search: str = "", kind: str = "", page: 
         if held
         else set()
     )
+    moment = now()
     for row in rows:
         row["pending"] = pop_pending(row)
         row["held"] = row["id"] in made_here
+        # A beneficiary whose access to the grocery ended in Escarcelle cannot order.
+        row["access_ended_on"] = access_ended_on(row.pop("escarcelle_access_until"), moment)
         row["name"] = f"{row['last_name']} {row['first_name']}".strip() or row["email"]
     return {"members": rows, "total": total, "page": page, "pages": pages, "kind": kind}
 
@@ -132,6 +145,8 @@ async def member(group_id: int, user_id: int) -> dict | None:
             Membership.shared_with.last_name.as_alias("shared_last_name"),
             Membership.existing_account,
             Membership.accepted_at,
+            Membership.escarcelle_id,
+            Membership.escarcelle_access_until,
             Membership.user.id.as_alias("id"),
             Membership.user.email.as_alias("email"),
             *(consent.shown(c) for c in consent.TYPED),
@@ -147,6 +162,7 @@ async def member(group_id: int, user_id: int) -> dict | None:
     row["pending"] = pop_pending(row)
     row["name"] = display_name(row)
     row["joined"] = label(row["created_at"])
+    row["access_ended_on"] = access_ended_on(row["escarcelle_access_until"])
     if row["shared_with"]:
         partner = {
             "user_id": row["shared_with"],

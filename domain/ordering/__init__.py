@@ -5,14 +5,17 @@ commande »), `recap` (the recap mail), `history` (Mes commandes).
 Rules hold whatever the client sends: orders must be open, quantities whole and within the
 maximum, stock never below zero (a conditional UPDATE, so racing members cannot oversell),
 a replayed submission is applied once, and nobody validates their own order without having
-given their first and last names."""
+given their first and last names; a beneficiary of a solidarity grocery whose access
+period has ended in Escarcelle (Membership.escarcelle_access_until, from the « Import
+Escarcelle ») cannot order for themselves, nor be ordered for."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from domain.kernel import forms
 from domain.kernel.clock import now
+from domain.members import access_ended_on
 
 MAX_QUANTITY = 9999
 
@@ -69,6 +72,25 @@ CATALOG_WINDOW_MESSAGES = {
     ),
     "closed": "Les commandes de ce catalogue sont fermées pour cette distribution.",
 }
+
+
+def access_ended_message(ended_on: date, *, own: bool = True) -> str:
+    day = f"{ended_on:%d/%m/%Y}"
+    if own:
+        return (
+            f"Votre accès à l'épicerie solidaire a pris fin le {day} : vous ne pouvez plus "
+            "commander. Contactez l'épicerie pour le renouveler."
+        )
+    return (
+        f"L'accès de ce bénéficiaire à l'épicerie solidaire a pris fin le {day} dans "
+        "Escarcelle : renouvelez-le dans Escarcelle, puis refaites l'Import Escarcelle."
+    )
+
+
+def check_access(access_until: date | None, *, own: bool = True, moment=None) -> None:
+    ended = access_ended_on(access_until, moment)
+    if ended is not None:
+        raise OrderingError(access_ended_message(ended, own=own))
 
 
 def catalog_window_state(link: dict, moment: datetime) -> str:

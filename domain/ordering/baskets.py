@@ -4,11 +4,12 @@ basket with the products offered, in a fixed number of queries."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, date
 
 from domain.database import fetch
 from domain.kernel.clock import now
 from domain.kernel.dates import label
+from domain.members import access_ended_on
 from domain.ordering import catalog_window_state, window_state
 from domain.tables import (
     CatalogDistribution,
@@ -132,14 +133,20 @@ class Basket:
     total_cents: int
     products: dict[int, dict] = field(default_factory=dict)
     closed_catalogs: dict[int, str] = field(default_factory=dict)  # their own window is not open
+    # The last day of the member's access to a solidarity grocery, when it is over.
+    access_ended_on: date | None = None
 
 
 # The page's reads as fixed SQL strings (Piccolo would build the same joins again on every
 # request: milliseconds for the product list); `{}` are parameters. Both engines.
+# With the end of the member's access to a solidarity grocery (None: no end, or no member).
+# Parameters: user, distribution, group.
 _DISTRIBUTION = (
-    "SELECT d.*, pl.name AS place_name, pl.address AS place_address, g.kind AS group_kind "
+    "SELECT d.*, pl.name AS place_name, pl.address AS place_address, g.kind AS group_kind, "
+    "m.escarcelle_access_until AS access_until "
     'FROM distribution d JOIN app_group g ON g.id = d."group" '
     "LEFT JOIN place pl ON pl.id = d.place "
+    'LEFT JOIN membership m ON m."user" = {} AND m."group" = d."group" '
     'WHERE d.id = {} AND d."group" = {}'
 )
 # Products a member may order at a distribution: active, from a catalog that delivers
@@ -179,19 +186,20 @@ def orderable_sql(prefix: str = "") -> str:
 _ORDERABLE = orderable_sql()
 _ONE_PRODUCT = _ORDERABLE + " AND p.id = {}"
 # The page: the distribution with the member's order (its columns as "order__…"; the
-# member: None for a visitor), then the products with the member's quantity of each (the
-# order: None, no quantities). Parameters: user, distribution, group; distribution,
-# order, True.
+# member: None for a visitor) and the end of their access to a solidarity grocery, then
+# the products with the member's quantity of each (the order: None, no quantities).
+# Parameters: user, user, distribution, group; distribution, order, True.
 _ORDER_COLUMNS = "".join(
     f', o."{c._meta.db_column_name}" AS order__{c._meta.db_column_name}'
     for c in Order._meta.columns
 )
 _PAGE_DISTRIBUTION = (  # column names from the table's definition, values parameters
-    "SELECT d.*, pl.name AS place_name, pl.address AS place_address, g.kind AS group_kind"  # noqa: S608
-    f"{_ORDER_COLUMNS} "
+    "SELECT d.*, pl.name AS place_name, pl.address AS place_address, g.kind AS group_kind, "  # noqa: S608
+    f"m.escarcelle_access_until AS access_until{_ORDER_COLUMNS} "
     'FROM distribution d JOIN app_group g ON g.id = d."group" '
     "LEFT JOIN place pl ON pl.id = d.place "
     'LEFT JOIN member_order o ON o.distribution = d.id AND o."user" = {} '
+    'LEFT JOIN membership m ON m."user" = {} AND m."group" = d."group" '
     'WHERE d.id = {} AND d."group" = {}'
 )
 _PAGE_PRODUCTS = (
@@ -202,8 +210,11 @@ _PAGE_PRODUCTS = (
 )
 
 
-async def distribution_of(group_id: int, distribution_id: int) -> dict | None:
-    rows = await fetch(Distribution, _DISTRIBUTION, distribution_id, group_id)
+async def distribution_of(
+    group_id: int, distribution_id: int, user_id: int | None = None
+) -> dict | None:
+    """The distribution, with `access_until` of the user's membership (None without)."""
+    rows = await fetch(Distribution, _DISTRIBUTION, user_id, distribution_id, group_id)
     return rows[0] if rows else None
 
 
@@ -234,7 +245,9 @@ async def basket(
     group_id: int, distribution_id: int, user_id: int | None, guest: dict[int, int] | None = None
 ) -> Basket | None:
     """The ordering page: two queries, however many products."""
-    found = await fetch(Distribution, _PAGE_DISTRIBUTION, user_id, distribution_id, group_id)
+    found = await fetch(
+        Distribution, _PAGE_DISTRIBUTION, user_id, user_id, distribution_id, group_id
+    )
     if not found:
         return None
     dist, order = {}, {}
@@ -285,4 +298,5 @@ async def basket(
         total_cents=total,
         products=by_id,
         closed_catalogs=closed,
+        access_ended_on=access_ended_on(dist.pop("access_until"), moment),
     )

@@ -16,6 +16,7 @@ from domain.ordering import (
     BasketErrors,
     NamesNeeded,
     OrderingError,
+    check_access,
     check_maximum,
     minimums,
     not_enough,
@@ -230,12 +231,13 @@ async def set_quantity(
                 join=join,
                 own=own,
             )
-    dist = await distribution_of(group_id, distribution_id)
+    dist = await distribution_of(group_id, distribution_id, user_id)
     if dist is None:
         raise OrderingError("Distribution introuvable.")
     state = window_state(dist)
     if state != "open":
         raise OrderingError(WINDOW_MESSAGES[state], product_id=product_id)
+    check_access(dist["access_until"], own=own)
     closed = await closed_catalogs(distribution_id)
     mail_ids: list[int] = []
     async with transaction():
@@ -304,15 +306,17 @@ async def submit_basket(
 
     All or nothing: one refused line and nothing is changed, every refusal is reported; with
     `join`, the visitor of an open market becomes a member only with a basket accepted;
-    `own` as for set_quantity. NamesNeeded: the person validates their own order without
+    `own` as for set_quantity. A beneficiary whose access to the grocery ended is refused
+    (OrderingError), whoever orders. NamesNeeded: the person validates their own order without
     having given their names (nothing changed).
     """
-    dist = await distribution_of(group_id, distribution_id)
+    dist = await distribution_of(group_id, distribution_id, user_id)
     if dist is None:
         raise OrderingError("Distribution introuvable.")
     state = window_state(dist)
     if state != "open":
         raise OrderingError(WINDOW_MESSAGES[state])
+    check_access(dist["access_until"], own=own)
     if validate and own and await names_missing(user_id):
         raise NamesNeeded()
     parsed: dict[int, int] = {}

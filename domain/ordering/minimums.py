@@ -5,18 +5,26 @@ that ordering needs nothing of the contracts area (which builds on ordering)."""
 
 from __future__ import annotations
 
+from domain.database import fetch
 from domain.kernel.money import euros
 from domain.ordering import OrderingError
 from domain.tables import ContractTerms, OrderLine
 
+# The order's lines with the catalog each was ordered in: a product's own catalog, or for a
+# product of a producer's list the catalog of the order's group that offers it
+# (catalogs/offers.py). Parameter: the order.
+_LINES = (
+    "SELECT l.quantity, l.unit_price_cents, COALESCE(p.catalog, co.catalog) AS catalog"
+    ' FROM order_line l JOIN member_order o ON o.id = l."order"'
+    " JOIN distribution d ON d.id = o.distribution JOIN product p ON p.id = l.product"
+    ' LEFT JOIN catalog_offer co ON co.product = p.id AND co."group" = d."group"'
+    ' WHERE l."order" = {}'
+)
+
 
 async def check(order_id: int) -> None:
     """Two queries: the order's lines by catalog, the minimums of those catalogs."""
-    lines = await OrderLine.select(
-        OrderLine.quantity,
-        OrderLine.unit_price_cents,
-        OrderLine.product.catalog.as_alias("catalog"),
-    ).where(OrderLine.order == order_id)
+    lines = await fetch(OrderLine, _LINES, order_id)
     totals: dict[int, int] = {}
     for line in lines:
         totals[line["catalog"]] = (

@@ -14,6 +14,9 @@ the change's transaction, whatever the line, the basket or the shop.
    the same time), upserts or deletes the line and sets the order's total; or changes
    nothing and says why.
 
+A beneficiary whose access to the grocery has ended (the membership's
+`escarcelle_access_until`, read by `_LOCK`) is refused before `_WRITE`.
+
 Every rule is the one of `changes.set_quantity` on SQLite (the same tests run on both
 engines); a refusal raises inside the transaction, which rolls it back: the key is free
 again and no order is left behind.
@@ -33,6 +36,7 @@ from domain.ordering import (
     MAX_QUANTITY,
     WINDOW_MESSAGES,
     OrderingError,
+    check_access,
     check_maximum,
     not_enough,
     parse_quantity,
@@ -77,7 +81,9 @@ _LOCK = (  # constant text, every value a parameter
     " (SELECT count(*) FROM k) AS claimed, (SELECT count(*) FROM yes) AS accepted, p.*,"
     " u.email AS recap_email, u.first_name AS recap_first_name, EXISTS (SELECT 1 FROM"
     ' mail_opt_out x WHERE x."user" = u.id AND x.kind = {}) AS recap_opted_out'
+    ", m.escarcelle_access_until AS access_until"
     " FROM d LEFT JOIN o ON TRUE LEFT JOIN p ON TRUE LEFT JOIN app_user u ON u.id = {}"
+    ' LEFT JOIN membership m ON m."user" = u.id AND m."group" = d."group"'
 )
 
 # Parameters: order, product (the line); absolute quantity, relative step; maximum of the
@@ -206,6 +212,7 @@ async def change_line(
     state = window_state(row, moment)
     if state != "open":
         raise OrderingError(WINDOW_MESSAGES[state], product_id=product_id)
+    check_access(row["access_until"], own=own, moment=moment)
     product = _product(row)
     if product is None or not in_period(product, row):
         raise OrderingError(

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from domain.database import fetch
 from domain.kernel.dates import label, paris_midnight
 from domain.kernel.money import decimal
 from domain.payments import PAYMENT_KINDS, order_subject
@@ -21,6 +22,21 @@ from domain.payments.status import settle
 from domain.tables import Distribution, Operation, OrderLine
 
 MAX_DAYS = 366
+# The validated lines of the distributions, each with the catalog it was ordered in: a
+# product's own catalog, or for a product of a producer's list the catalog of the order's
+# group that offers it (catalogs/offers.py: one per group), so that a product offered in
+# several groups counts, in each, for the catalog (and vendor) it was ordered from.
+_LINES = (
+    'SELECT l."order" AS "order", l.quantity, l.unit_price_cents, l.subscription,'
+    ' o."user" AS "user", o.distribution, c.kind, c.vendor, v.name AS vendor_name'
+    ' FROM order_line l JOIN member_order o ON o.id = l."order"'
+    " JOIN distribution d ON d.id = o.distribution"
+    " JOIN product p ON p.id = l.product"
+    ' LEFT JOIN catalog_offer co ON co.product = p.id AND co."group" = d."group"'
+    " JOIN catalog c ON c.id = COALESCE(p.catalog, co.catalog)"
+    " JOIN vendor v ON v.id = c.vendor"
+    " WHERE o.distribution IN ({marks}) AND o.state = 'validated'"
+)
 HEADER = ["Producteur", "Distribution", "Commandes", "Commandé", "Payé", "Reste à payer"]
 
 
@@ -91,17 +107,8 @@ async def statement(group_id: int, first: date, last: date) -> list[Producer]:
     if not dists:
         return []
     ids = [d["id"] for d in dists]
-    lines = await OrderLine.select(
-        OrderLine.order,
-        OrderLine.quantity,
-        OrderLine.unit_price_cents,
-        OrderLine.subscription,
-        OrderLine.order.user.as_alias("user"),
-        OrderLine.order.distribution.as_alias("distribution"),
-        OrderLine.product.catalog.kind.as_alias("kind"),
-        OrderLine.product.catalog.vendor.as_alias("vendor"),
-        OrderLine.product.catalog.vendor.name.as_alias("vendor_name"),
-    ).where(OrderLine.order.distribution.is_in(ids) & (OrderLine.order.state == "validated"))
+    marks = ", ".join("{}" for _ in ids)  # only "{}" go into the text; ids are parameters
+    lines = await fetch(OrderLine, _LINES.format(marks=marks), *ids)
     users = sorted({line["user"] for line in lines})
     ops = (
         await Operation.select(

@@ -7,7 +7,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from domain.contracts import variable
-from domain.tables import Distribution, Operation, Order, OrderLine, OutboxMail
+from domain.demo import world as build
+from domain.producer_space import products as space_products
+from domain.tables import Catalog, Distribution, Operation, Order, OrderLine, OutboxMail, Product
 from tests.helpers import MAIL_CONTEXT, login, post_form
 from tests.web.contracts.helpers import contract_world, read
 from tests.web.payments.helpers import as_user
@@ -87,3 +89,27 @@ async def test_minimums_belong_to_variable_contracts(app, client):
     assert "Les minimums sont ceux d'un contrat à commande variable." in read(refused)
     refused = await post_form(coordinator, f"{w['base']}/contrat", {"minimum_order": "-3"})
     assert refused.status_code == 422 and "Indiquez un montant en euros" in read(refused)
+
+
+async def test_the_minimum_counts_the_products_taken_from_the_producer_list(app, client):
+    """A product of the producer's list offered by the contract counts for its minimum, with
+    the contract's own products (catalog_offer, not product.catalog)."""
+    w = await contract_world(kind="variable")
+    await _terms(app, w, minimum_order="10")
+    farm = await Catalog.select(Catalog.vendor).where(Catalog.id == w["catalog"]).first()
+    space = await build.space_of(farm["vendor"])
+    [honey] = await Product.insert(
+        Product(catalog=None, producer=space, name="Miel 500G", price_cents=700)
+    ).returning(Product.id)
+    await space_products.add_to_catalog(space, [honey["id"]], w["catalog"])
+    await login(client, "m0@example.org")
+    first = w["distributions"][0]
+    refused = await _order(client, w, first, {honey["id"]: 1})
+    assert refused.status_code == 422
+    assert "demande une commande d'au moins 10,00 € par distribution (votre commande : 7,00 €)" in (
+        read(refused)
+    )
+    done = await _order(client, w, first, {honey["id"]: 1, w["eggs"]: 1})
+    assert done.status_code in (200, 303), read(done)
+    order = await Order.select().where(Order.state == "validated").first()
+    assert order["total_cents"] == 1000

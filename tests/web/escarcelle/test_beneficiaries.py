@@ -9,11 +9,10 @@ import html
 import re
 from datetime import date, timedelta
 
-import pytest
-
 from domain.demo import world as build
 from domain.kernel import clock
-from domain.tables import ConsentRecord, Membership, OutboxMail, User
+from domain.kernel.dates import paris_day
+from domain.tables import ConsentRecord, Membership, Order, OrderLine, OutboxMail, Product, User
 from tests.helpers import csrf_token, login, post_form
 from tests.web.escarcelle.conftest import grocery_world, linked_grocery
 
@@ -118,33 +117,90 @@ async def test_a_point_without_a_linked_grocery_refuses_the_import(client):
     assert refused.status_code == 422
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="not rebuilt yet: the end of access (Membership.escarcelle_access_until) is not "
-    "checked by today's ordering (domain/ordering) nor shown on the Membres tab",
-)
 async def test_a_beneficiary_whose_access_ended_cannot_order(
     client, app, escarcelle_url, simulator
 ):
     w = await linked_grocery(client, simulator, members=1)
     point = w["points"][0]
     member = point["members"][0]
-    yesterday = clock.now().date() - timedelta(days=1)
+    yesterday = paris_day(clock.now()) - timedelta(days=1)
     await Membership.update(
         {Membership.escarcelle_id: "C0001", Membership.escarcelle_access_until: yesterday}
     ).where(Membership.user == member)
     listing = await client.get(f"/g/{point['group']['slug']}/membres")
-    assert "Accès terminé le" in html.unescape(listing.text)
+    assert f"Accès terminé le {yesterday:%d/%m/%Y}" in html.unescape(listing.text)
     buyer = type(client)(app=app, base_url="http://localhost")
     email = (await User.select(User.email).where(User.id == member).first())["email"]
     await login(buyer, email)
     url = f"/g/{point['group']['slug']}/commandes/{point['distribution']}"
-    await buyer.get(url)
+    page = html.unescape((await buyer.get(url)).text)
+    ended = f"Votre accès à l'épicerie solidaire a pris fin le {yesterday:%d/%m/%Y}"
+    assert ended in page and "Contactez l'épicerie" in page
+    assert "Valider ma commande" not in page  # nothing to press
     pasta = w["products"]["1001"]
     refused = await post_form(buyer, f"{url}/ligne/{pasta}", {"delta": "1"}, htmx=True)
-    assert "Votre accès à l'épicerie solidaire a pris fin le" in html.unescape(refused.text)
+    assert ended in html.unescape(refused.text)
     submitted = await post_form(buyer, url, {f"q{pasta}": "1", "valider": "1"})
-    assert "a pris fin le" in html.unescape(submitted.text)
-    from domain.tables import OrderLine
-
+    assert submitted.status_code == 422 and ended in html.unescape(submitted.text)
+    plus = await post_form(buyer, url, {"set": f"{pasta}:1"})  # « + » without JavaScript
+    assert plus.status_code == 422 and ended in html.unescape(plus.text)
     assert await OrderLine.count() == 0
+    assert await Order.count() == 0  # the refused change left no basket behind
+    stock = await Product.select(Product.stock).where(Product.id == pasta).first()
+    assert stock["stock"] > 0 and await Product.count().where(Product.stock < 0) == 0
+
+
+async def test_the_end_of_access_follows_escarcelle_export_after_export(
+    client, app, escarcelle_url, simulator
+):
+    """Ended in Escarcelle, then imported: refused; a file without the column keeps the end
+    known; the period renewed in Escarcelle and imported again: the beneficiary orders."""
+    w = await linked_grocery(client, simulator, members=1)
+    point = w["points"][0]
+    slug = point["group"]["slug"]
+    member = point["members"][0]
+    email = (await User.select(User.email).where(User.id == member).first())["email"]
+    yesterday = paris_day(clock.now()) - timedelta(days=1)
+    simulator.client("C0001", email=email, access_until=yesterday.isoformat())
+
+    async def import_file(content: bytes) -> None:
+        preview = await upload(client, slug, content)
+        assert preview.status_code == 200, preview.text
+        signed = re.search(r'name="signed" value="([^"]+)"', preview.text).group(1)
+        done = await post_form(
+            client, f"/g/{slug}/membres/import-escarcelle/confirmer", {"signed": signed}
+        )
+        assert done.status_code == 200, done.text
+
+    export = simulator.export_mailing()
+    assert f";{yesterday:%d/%m/%Y}\r\n".encode() in export  # « Fin d'accès », jj/mm/aaaa
+    await import_file(export)
+    preview_text = html.unescape((await upload(client, slug, export)).text)
+    assert "Fin d'accès" in preview_text and f"{yesterday:%d/%m/%Y}" in preview_text
+    assert "Accès terminé le" in html.unescape((await client.get(f"/g/{slug}/membres")).text)
+    buyer = type(client)(app=app, base_url="http://localhost")
+    await login(buyer, email)
+    url = f"/g/{slug}/commandes/{point['distribution']}"
+    pasta = w["products"]["1001"]
+    refused = await post_form(buyer, url, {f"q{pasta}": "1", "valider": "1"})
+    assert "a pris fin le" in html.unescape(refused.text)
+    # A file without « Fin d'accès »: the end known here stays.
+    await import_file(
+        b"Code client;Nom;Pr\xe9nom;Code postal;Email\r\n"
+        + f"C0001;Point0;B\u00e9n\u00e9ficiaire;35000;{email}\r\n".encode("cp1252")
+    )
+    row = await Membership.select(Membership.escarcelle_access_until).where(
+        Membership.user == member
+    )
+    assert row[0]["escarcelle_access_until"] == yesterday
+    # Renewed in Escarcelle, exported and imported again: the beneficiary orders at once.
+    renewed = paris_day(clock.now()) + timedelta(days=365)
+    simulator.client("C0001", access_until=renewed.isoformat())
+    await import_file(simulator.export_mailing())
+    listing = html.unescape((await client.get(f"/g/{slug}/membres")).text)
+    assert "Accès terminé le" not in listing
+    page = html.unescape((await buyer.get(url)).text)
+    assert "a pris fin le" not in page and "Valider ma commande" in page
+    done = await post_form(buyer, url, {f"q{pasta}": "1", "valider": "1"}, follow_redirects=False)
+    assert done.status_code == 303, done.text
+    assert await OrderLine.count() == 1

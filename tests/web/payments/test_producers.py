@@ -10,8 +10,9 @@ from datetime import timedelta
 from domain.demo import world as build
 from domain.kernel.clock import now
 from domain.kernel.dates import paris_day
-from domain.tables import Distribution
-from tests.helpers import login, post_form
+from domain.producer_space import products as space_products
+from domain.tables import Distribution, Product
+from tests.helpers import PASSWORD, login, post_form
 from tests.web.payments.helpers import as_user, key_in, market, shown
 
 
@@ -77,3 +78,69 @@ async def test_statement_per_producer_by_distribution_with_what_is_paid(app, cli
         f'href="/g/{w["slug"]}/paiements/producteurs"'
         in (await client.get(f"/g/{w['slug']}/paiements")).text
     )
+
+
+async def test_a_product_of_the_producer_list_counts_for_the_catalog_it_was_ordered_in(app, client):
+    """One product of a producer space, one stock, offered by the producer's catalogs in two
+    markets and ordered in both: each market's statement counts its own orders, for its
+    own catalog's vendor."""
+    w = await market(2)
+    jean = await build.person("jean@example.org", "Jean", "Saules")
+    other = await build.distribution_world(w["admin"], name="Marché du Port")
+    buyer = await build.person("port@example.org", "Pia", "Port", password=PASSWORD)
+    await build.join(other["group"]["id"], [buyer])
+    catalogs = []
+    for world in (w, other):
+        vendor = await build.producer(world["group"]["id"], "Ferme des Saules", user=jean)
+        catalogs.append(
+            await build.catalog(
+                world["group"]["id"], vendor, "Miel", delivers=[world["distribution"]]
+            )
+        )
+    space = await build.space_of(vendor)
+    [honey] = await Product.insert(
+        Product(catalog=None, producer=space, name="Miel 500G", price_cents=700, stock=20)
+    ).returning(Product.id)
+    for catalog in catalogs:
+        await space_products.add_to_catalog(space, [honey["id"]], catalog)
+    p1 = w["products"][0]
+    for email, quantity in (("m0@example.org", "2"), ("m1@example.org", "1")):
+        member = await as_user(app, email)
+        done = await post_form(
+            member,
+            w["url"],
+            {f"q{honey['id']}": quantity, f"q{p1}": "1", "key": email, "valider": "1"},
+            follow_redirects=False,
+        )
+        assert done.status_code == 303, done.text
+    port = await as_user(app, "port@example.org")
+    done = await post_form(
+        port,
+        other["url"],
+        {f"q{honey['id']}": "4", "key": "port", "valider": "1"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303, done.text
+    stock = await Product.select(Product.stock).where(Product.id == honey["id"]).first()
+    assert stock["stock"] == 20 - 2 - 1 - 4  # one stock for both markets
+    start = paris_day(now()) - timedelta(days=1)
+    end = paris_day(now()) + timedelta(days=30)
+    await login(client, "admin@example.org")
+
+    async def rows_of(slug: str) -> list[list[str]]:
+        exported = await client.get(f"/g/{slug}/paiements/producteurs.csv?du={start}&au={end}")
+        assert exported.status_code == 200, exported.text
+        text = exported.content.decode("utf-8-sig")
+        return list(csv.reader(io.StringIO(text), delimiter=";"))[1:]
+
+    here = await rows_of(w["slug"])
+    assert [r for r in here if r[1] == "Total"] == [
+        ["Ferme des Saules", "Total", "2", "21,00", "0,00", "21,00"],  # 3 honey, here only
+        ["Ferme du Test", "Total", "2", "3,00", "0,00", "3,00"],
+    ]
+    there = await rows_of(other["group"]["slug"])
+    assert [r for r in there if r[1] == "Total"] == [
+        ["Ferme des Saules", "Total", "1", "28,00", "0,00", "28,00"],
+    ]
+    page = shown(await client.get(f"/g/{w['slug']}/paiements/producteurs?du={start}&au={end}"))
+    assert "Tous producteurs : 24,00\xa0€ commandés" in page

@@ -4,6 +4,7 @@ from; the catalogs' recaps and the validation see those orders."""
 
 from __future__ import annotations
 
+import html
 import re
 
 from domain.catalogs import product_files
@@ -235,6 +236,11 @@ async def test_the_product_form_and_the_csv_import_of_the_list(client):
         data={"_csrf_token": await csrf_token(client)},
     )
     assert preview.status_code == 200, preview.text
+    # The catalogs' preview (catalogs/_product_import.html): the form posts back here, the
+    # wide table scrolls from the keyboard, the help says what a line updates.
+    assert f'action="{base}/import/confirmer"' in preview.text
+    assert 'class="table-scroll" tabindex="0" role="region"' in preview.text
+    assert "créent des produits de votre liste" in html.unescape(preview.text)
     token = re.search(r'name="token" value="([^"]+)"', preview.text).group(1)
     for _ in range(2):  # a double click imports once
         done = await post_form(
