@@ -10,6 +10,7 @@ basket, and Escarcelle honours the sale's Idempotency-Key.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import dramatiq
 import msgspec
@@ -195,7 +196,8 @@ async def tick(moment) -> int:
         sync_stocks.send(producer_id)
     # The records no push consumed yet (a broker message lost), and the hourly retries.
     consume.send()
-    for producer_id, distribution_id in await sales.due_retries(moment):
+    lease = timedelta(seconds=jobs_broker.settings().escarcelle_lease_seconds)
+    for producer_id, distribution_id in await sales.due_retries(moment, lease):
         push_sales.send(producer_id, distribution_id, f"essai {stocks.hour_of(moment)}")
     return len(due)
 

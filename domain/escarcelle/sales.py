@@ -303,10 +303,15 @@ async def mark_failed(sale: dict, reason: str, moment: datetime | None = None) -
     return state
 
 
-async def due_retries(moment: datetime) -> list[tuple[int, int]]:
-    """(producer, distribution) with failed sales due again (the hourly retries)."""
+async def due_retries(moment: datetime, lease: timedelta) -> list[tuple[int, int]]:
+    """(producer, distribution) with sales to push again (the hourly run): failed and due,
+    `sending` by a worker whose lease ran out (killed, and no message redelivered), or still
+    `pending` a lease after they were written (their push message lost with the broker)."""
+    stale = moment - lease
     rows = await EscarcelleSale.select(EscarcelleSale.producer, EscarcelleSale.distribution).where(
-        (EscarcelleSale.state == "failed") & (EscarcelleSale.next_attempt_at <= moment)
+        ((EscarcelleSale.state == "failed") & (EscarcelleSale.next_attempt_at <= moment))
+        | ((EscarcelleSale.state == "sending") & (EscarcelleSale.claimed_at < stale))
+        | ((EscarcelleSale.state == "pending") & (EscarcelleSale.created_at < stale))
     )
     return sorted({(r["producer"], r["distribution"]) for r in rows})
 

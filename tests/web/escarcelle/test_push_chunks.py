@@ -16,6 +16,7 @@ from domain.tables import Distribution, EscarcelleLink, EscarcelleSale, Membersh
 from jobs import broker as jobs_broker
 from jobs import escarcelle as escarcelle_jobs
 from tests.helpers import QueryCounter
+from tests.stack import wait_until
 from tests.web.escarcelle.conftest import linked_grocery
 
 PASTA = "1001"
@@ -137,3 +138,31 @@ async def test_a_push_whose_lease_is_half_gone_records_and_claims_the_rest_again
     assert await states() == [("sent", 1)] * 3  # the attempt given back is not counted
     assert len(simulator.state()["sales"]) == 3
     assert [c["status"] for c in simulator.calls("/sales")] == [201] * 3  # none posted twice
+
+
+async def test_the_hourly_run_pushes_sales_left_sending_or_pending(
+    client, escarcelle_url, simulator
+):
+    """A sale claimed by a worker killed since (no message redelivered), and one whose push
+    message was lost with the broker: the scheduler's hourly run pushes both, once."""
+    w, point = await beneficiaries(client, simulator, members=2)
+    await validated(w, point, point["distribution"], point["members"])
+    lease = timedelta(seconds=jobs_broker.settings().escarcelle_lease_seconds)
+    moment = clock.now()
+    assert await sales.due_retries(moment, lease) == []  # their push is on its way
+    claimed, lost = await EscarcelleSale.select().order_by(EscarcelleSale.id)
+    await EscarcelleSale.update(
+        {EscarcelleSale.state: "sending", EscarcelleSale.claimed_at: moment - 2 * lease}
+    ).where(EscarcelleSale.id == claimed["id"])
+    await EscarcelleSale.update({EscarcelleSale.created_at: moment - 2 * lease}).where(
+        EscarcelleSale.id == lost["id"]
+    )
+    assert await sales.due_retries(moment, lease) == [(w["producer"], point["distribution"])]
+    await escarcelle_jobs.tick(moment)
+
+    async def both_sent() -> bool:
+        return await EscarcelleSale.count().where(EscarcelleSale.state == "sent") == 2
+
+    await wait_until(both_sent, what="les deux ventes envoyées")
+    assert len(simulator.calls("/sales", "POST")) == 2
+    assert await sales.due_retries(moment + timedelta(hours=1), lease) == []

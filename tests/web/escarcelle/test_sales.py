@@ -26,6 +26,7 @@ from tests.stack import wait_until
 from tests.web.escarcelle.conftest import linked_grocery, validate_over_http
 
 PASTA, FLOUR = "1001", "1002"
+LEASE = timedelta(minutes=2)  # the lease of a push (ESCARCELLE_LEASE_SECONDS)
 
 
 async def beneficiaries(w: dict, ids: dict[int, str]) -> None:
@@ -154,14 +155,14 @@ async def test_failures_are_retried_hourly_then_left_for_a_manual_retry(
     for hour in range(1, sales.MAX_ATTEMPTS):
         await escarcelle_jobs.push(w["producer"], point["distribution"], "essai")  # not due yet
         moment += timedelta(hours=1, minutes=1)
-        assert await sales.due_retries(moment) == [(w["producer"], point["distribution"])]
+        assert await sales.due_retries(moment, LEASE) == [(w["producer"], point["distribution"])]
         await EscarcelleSale.update({EscarcelleSale.next_attempt_at: clock.now()}).where(
             EscarcelleSale.id == sale["id"]
         )
         await escarcelle_jobs.push(w["producer"], point["distribution"], f"essai {hour}")
     sale = await EscarcelleSale.select().first()
     assert (sale["state"], sale["attempts"]) == ("abandoned", sales.MAX_ATTEMPTS)
-    assert await sales.due_retries(moment + timedelta(days=1)) == []
+    assert await sales.due_retries(moment + timedelta(days=1), LEASE) == []
     await mailbox.wait_for("lise@example.org", count=2, subject="Synchronisation Escarcelle")
     assert await OutboxMail.count().where(OutboxMail.kind == "escarcelle_report") == 2
     # « Renvoyer les ventes en échec », Escarcelle back.
