@@ -198,24 +198,24 @@ async def ordered(user_id: int, dists: list[dict]) -> dict[int, list[str]]:
     ids = [d["id"] for d in dists]
     if not ids:
         return {}
-    rows = (
-        await OrderLine.select(
-            OrderLine.order.distribution.as_alias("distribution"),
-            OrderLine.order.total_cents.as_alias("total_cents"),
-            OrderLine.quantity,
-            OrderLine.unit_price_cents,
-            OrderLine.product.name.as_alias("name"),
-            OrderLine.product.unit.as_alias("unit"),
-            OrderLine.product.catalog.vendor.name.as_alias("vendor_name"),
-        )
-        .where(
-            (OrderLine.order.user == user_id)
-            & OrderLine.order.distribution.is_in(ids)
-            & (OrderLine.order.state == "validated")
-        )
-        .order_by(OrderLine.product.catalog.vendor.name)
-        .order_by(OrderLine.product.name)
+    rows = await OrderLine.select(
+        OrderLine.order.distribution.as_alias("distribution"),
+        OrderLine.order.total_cents.as_alias("total_cents"),
+        OrderLine.quantity,
+        OrderLine.unit_price_cents,
+        OrderLine.product.name.as_alias("name"),
+        OrderLine.product.unit.as_alias("unit"),
+        OrderLine.product.catalog.vendor.name.as_alias("vendor_name"),
+        # A product of a producer's list has no catalog of its own: its producer's name.
+        OrderLine.product.producer.name.as_alias("producer_name"),
+    ).where(
+        (OrderLine.order.user == user_id)
+        & OrderLine.order.distribution.is_in(ids)
+        & (OrderLine.order.state == "validated")
     )
+    for row in rows:
+        row["vendor_name"] = row["vendor_name"] or row["producer_name"] or ""
+    rows.sort(key=lambda r: (r["vendor_name"], r["name"]))
     found: dict[int, list[str]] = {}
     totals: dict[int, int] = {}
     for row in rows:

@@ -118,6 +118,7 @@ async def orders(user_id: int):
                 OrderLine.order.state.as_alias("state"),
                 OrderLine.product.name.as_alias("product"),
                 OrderLine.product.catalog.vendor.name.as_alias("vendor"),
+                OrderLine.product.producer.name.as_alias("producer"),
                 OrderLine.quantity,
                 OrderLine.product.unit.as_alias("unit"),
                 OrderLine.unit_price_cents,
@@ -134,7 +135,7 @@ async def orders(user_id: int):
                 r["place"],
                 "validée" if r["state"] == "validated" else "non validée",
                 r["product"],
-                r["vendor"],
+                r["vendor"] or r["producer"] or "",  # a producer's list: no catalog's vendor
                 r["quantity"],
                 r["unit"],
                 decimal(r["unit_price_cents"]),

@@ -13,7 +13,8 @@ from litestar.testing import AsyncTestClient
 from domain.demo import world as build
 from domain.kernel import clock
 from domain.kernel.dates import PARIS, local
-from domain.tables import Membership
+from domain.producer_space import products as space_products
+from domain.tables import Catalog, Membership, Order, OrderLine, Product
 from tests.helpers import login, make_group, make_user, post_form
 
 WEEK = timedelta(days=7)
@@ -238,3 +239,31 @@ async def test_another_groups_member_never_sees_a_members_feed(client, app):
         await stranger.get(f"/g/{other['slug']}/calendrier/{leas.rsplit('/', 1)[1]}")
     ).status_code == 404
     assert (await stranger.get(zoes)).status_code == 200
+
+
+async def test_a_product_of_the_producers_list_names_its_producer(client, app):
+    """A product of the producer space, offered by a catalog (no catalog of its own): the
+    feed names its producer, as for a catalog's own product."""
+    world = await amap_world()
+    slug, first = world["group"]["slug"], world["dists"][0]
+    [catalog] = await Catalog.select(Catalog.id, Catalog.vendor).where(Catalog.name == "Légumes")
+    space = await build.space_of(catalog["vendor"])
+    [honey] = await Product.insert(
+        Product(catalog=None, producer=space, name="Miel", unit="pot", price_cents=700, stock=9)
+    ).returning(Product.id)
+    await space_products.add_to_catalog(space, [honey["id"]], catalog["id"])
+    mine = (
+        await Order.select(Order.id)
+        .where((Order.user == world["people"]["lea"]) & (Order.distribution == first))
+        .first()
+    )
+    await OrderLine.insert(
+        OrderLine(order=mine["id"], product=honey["id"], quantity=1, unit_price_cents=700)
+    )
+    await login(client, "lea@example.org")
+    await post_form(client, f"/g/{slug}/calendrier", {"action": "creer"})
+    calendar_app = AsyncTestClient(app=app, base_url="http://localhost")
+    found = events(parsed(await calendar_app.get(await private_path(client, slug))))
+    lea = world["people"]["lea"]
+    ordered = str(found[f"distribution-{first}-membre-{lea}@localhost"]["DESCRIPTION"])
+    assert "1 × Miel (pot, Ferme des Saules) : 7,00" in ordered, ordered
