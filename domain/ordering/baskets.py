@@ -151,6 +151,8 @@ PRODUCT_COLUMNS = (
     ("p.id", "id"),
     ("c.id", "catalog"),
     ("p.name", "name"),
+    ("p.category", "category"),
+    ("c.name", "catalog_name"),
     ("p.unit", "unit"),
     ("p.price_cents", "price_cents"),
     ("p.stock", "stock"),
