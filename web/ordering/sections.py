@@ -43,21 +43,21 @@ def _html(request: Request, context: dict) -> str:
 
 
 @get(
-    "/g/{slug:str}/commandes/{distribution_id:int}/rayons/{key:str}",
+    "/g/{slug:str}/commandes/{distribution_id:int}/rayons/{section:str}",
     opt=policy(Policy.GROUP_PUBLIC),
 )
-async def section_lines(request: Request, slug: str, distribution_id: int, key: str) -> object:
+async def section_lines(request: Request, slug: str, distribution_id: int, section: str) -> object:
     """One section, open, with its lines (replaces its heading's link)."""
     url = _page_url(request, distribution_id)
     if not request.htmx:
-        return redirect(request, url + lines.view_query(key, None))
+        return redirect(request, url + lines.view_query(section, None))
     basket, _ = await _basket(request, distribution_id)
-    section = sections.section_of(list(basket.products.values()), basket.quantities, key)
-    if section is None:
+    found = sections.section_of(list(basket.products.values()), basket.quantities, section)
+    if found is None:
         raise NotFoundException("Ce rayon n'existe plus : rechargez la page.")
     editable = basket.state == "open"
-    [shown] = lines.lines_of(request, [section.products], basket.quantities, url, editable, {})
-    return private_fragment(request, _html(request, {"section": section, "shown_lines": shown}))
+    [shown] = lines.lines_of(request, [found.products], basket.quantities, url, editable, {})
+    return private_fragment(request, _html(request, {"section": found, "shown_lines": shown}))
 
 
 @get(
