@@ -90,8 +90,14 @@ def test_a_section_opens_a_plus_fills_the_basket_and_the_search_finds(new_contex
     no_horizontal_scroll(page)
     page.screenshot(path=str(shots / "ordering-sections-375.png"), full_page=True)
 
+    # A section that cannot load (no network) says so where the member tapped.
+    page.route("**/rayons/c-hygiene", lambda route: route.abort())
+    page.goto(w["url"])
+    wait_for_htmx(page)
+    page.get_by_role("link", name=re.compile("^Hygiène")).click()
+    expect(page.locator("#s-c-hygiene").get_by_role("alert")).to_contain_text("Pas de connexion")
+
     # What the server kept: the basket on top of the page, in the page's order.
-    page.reload()
     expect(page.locator("#basket-lines li")).to_have_count(2)
     expect(basket_line(page, pasta)).to_contain_text("Quantité : 1")
     expect(basket_line(page, drink)).to_contain_text("Quantité : 2")
