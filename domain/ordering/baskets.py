@@ -4,7 +4,7 @@ basket with the products offered, in a fixed number of queries."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, date
 
 from domain.database import fetch
 from domain.kernel.clock import now
@@ -225,8 +225,10 @@ def catalog_window(product: dict, moment) -> str:
     )
 
 
-def in_period(product: dict, dist: dict) -> bool:
-    day = dist["starts_at"].astimezone(UTC).date()
+def in_period(product: dict, dist: dict, day: date | None = None) -> bool:
+    """The product's catalog delivers on the distribution's day (`day`: that day, worked
+    out once for a page of many products)."""
+    day = day or dist["starts_at"].astimezone(UTC).date()
     if product["starts_on"] and day < product["starts_on"]:
         return False
     return not (product["ends_on"] and day > product["ends_on"])
@@ -263,10 +265,11 @@ async def basket(
             state = catalog_window(p, moment)
             if state != "open":
                 closed[p["catalog"]] = state
+    day = dist["starts_at"].astimezone(UTC).date()
     products = [
         p
         for p in rows
-        if in_period(p, dist) and (p["catalog"] not in closed or quantities.get(p["id"]))
+        if in_period(p, dist, day) and (p["catalog"] not in closed or quantities.get(p["id"]))
     ]
     vendors: list[dict] = []
     by_id: dict[int, dict] = {}
