@@ -124,6 +124,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Empty: no Escarcelle sync (`./dev run`'s demo starts connectors/escarcelle_simulator.py).
     escarcelle_url: str = ""
     escarcelle_timeout: float = 10.0
+    # The first wait before a retry (429, 5xx, timeout), doubling from there.
+    escarcelle_backoff: float = 0.5
     # A push's claim on a sale: a worker killed mid-push leaves it to another after this.
     escarcelle_lease_seconds: int = 120
 

@@ -31,7 +31,12 @@ DOWN = "Escarcelle ne répond pas pour l'instant : réessayez dans quelques minu
 
 def client(key: str) -> esc.Client:
     settings = jobs_broker.settings()
-    return esc.Client(settings.escarcelle_url, key, timeout=settings.escarcelle_timeout)
+    return esc.Client(
+        settings.escarcelle_url,
+        key,
+        timeout=settings.escarcelle_timeout,
+        backoff=settings.escarcelle_backoff,
+    )
 
 
 def mail_context() -> MailContext:

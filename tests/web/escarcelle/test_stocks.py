@@ -9,12 +9,15 @@ import html
 import re
 from datetime import timedelta
 
+import msgspec
+
 from domain.database import is_sqlite, transaction
 from domain.demo import world as build
 from domain.escarcelle import stocks
 from domain.kernel import clock
 from domain.ordering import changes
 from domain.tables import EscarcelleLink, OutboxMail, Product
+from jobs import broker as jobs_broker
 from jobs import escarcelle as escarcelle_jobs
 from jobs import scheduler
 from tests.helpers import post_form
@@ -79,11 +82,17 @@ async def test_a_till_sale_below_what_was_ordered_is_reported_once(
     assert await OutboxMail.count().where(OutboxMail.kind == "escarcelle_over") == 1
 
 
-async def test_faults_keep_the_last_known_stock(client, escarcelle_url, simulator):
+async def test_faults_keep_the_last_known_stock(client, escarcelle_url, simulator, monkeypatch):
+    # Calls cut at 0.5 s, the slow answer taking 1 s: four timeouts, not four 3 s waits.
+    monkeypatch.setattr(
+        jobs_broker,
+        "_settings",
+        msgspec.structs.replace(jobs_broker.settings(), escarcelle_timeout=0.5),
+    )
     w = await linked_grocery(client, simulator)
     pasta = w["products"][PASTA]
     simulator.till(PASTA, 2)
-    for mode, options in (("429", {"retry_after": 0}), ("500", {}), ("slow", {"delay": 3})):
+    for mode, options in (("429", {"retry_after": 0}), ("500", {}), ("slow", {"delay": 1})):
         simulator.fault(mode, path="/stocks", count=4, **options)
         assert await escarcelle_jobs.sync(w["producer"]) == "unavailable"
         simulator.fault("none")

@@ -9,7 +9,6 @@ except the ones a refused request is meant to write: sessions, login throttling)
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import hashlib
 import re
@@ -22,6 +21,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from piccolo.conf.apps import Finder
 
+from domain.database import db
 from domain.demo import world as build
 from tests.helpers import csrf_token, login
 from tests.web.access.test_access import registered_handlers
@@ -144,16 +144,16 @@ def tables() -> list:
 
 
 async def checksum() -> dict[str, str]:
-    """Row count and digest of every table, the tables read side by side."""
-
-    async def one(table) -> str:
-        name = table._meta.tablename
-        rows = await table.raw(f"SELECT {COLUMNS.get(name, '*')} FROM {name}")  # noqa: S608
-        digest = hashlib.sha256(repr(sorted(map(repr, rows))).encode()).hexdigest()
-        return f"{len(rows)}:{digest[:16]}"
-
-    sums = await asyncio.gather(*(one(table) for table in tables()))
-    return {t._meta.tablename: s for t, s in zip(tables(), sums, strict=True)}
+    """Row count and digest of every table, read in one transaction: one snapshot, and on
+    SQLite one connection (Piccolo opens one per query outside a transaction)."""
+    sums = {}
+    async with db().transaction():
+        for table in tables():
+            name = table._meta.tablename
+            rows = await table.raw(f"SELECT {COLUMNS.get(name, '*')} FROM {name}")  # noqa: S608
+            digest = hashlib.sha256(repr(sorted(map(repr, rows))).encode()).hexdigest()
+            sums[name] = f"{len(rows)}:{digest[:16]}"
+    return sums
 
 
 async def make_world() -> dict:
