@@ -4,8 +4,14 @@ Prints one JSON document (progress on stderr). On a fresh PostgreSQL database, f
 pages of 20, 200, 600 and 1,000 products, each with 33 logged-in members holding a basket:
 
 - `sizes.<n>.weights`: bytes of the first load (HTML + CSS + JS, compressed as a phone asks)
-  and of one "+" (the htmx fragment);
-- `sizes.<n>.database`: SQL statements and database round trips of the page and of one "+"
+  and of one "+" (the htmx fragment); the products are shared out among 15 categories,
+  so that a page of more than 60 products comes in sections (domain/ordering/sections.py):
+  the first load is the sections' headings and the member's basket, and the weights say
+  too what opening a section costs (`section_*`: the fragment of the first section), a
+  search (`search_*`) and a "+" on that page (`change_sectioned_*`: the line, its copy in
+  the basket, the total);
+- `sizes.<n>.database`: SQL statements and database round trips of the page, of a section's
+  and a search's fragments, and of one "+"
   (of a draft basket, and of a validated order, which rewrites the recap mail), counted in
   the process around the real app: statements at asyncpg, round trips by a TCP proxy
   between the app and PostgreSQL (every flight of bytes from the app after an answer is one
@@ -54,6 +60,25 @@ MEMBERS = 32  # clients at the highest level, each a member of its own
 BASKET_LINES = 8  # what each member holds before the run (a draft basket)
 TAP_PRODUCTS = 10  # each client taps "+" on ten products of its own, in turn
 
+# A grocery's shelves (the Escarcelle import fills a product's category).
+CATEGORIES = [
+    "Boissons",
+    "Bébé",
+    "Boulangerie",
+    "Conserves",
+    "Crèmerie",
+    "Entretien",
+    "Épicerie salée",
+    "Épicerie sucrée",
+    "Fruits et légumes",
+    "Hygiène",
+    "Pâtes, riz et céréales",
+    "Petit-déjeuner",
+    "Surgelés",
+    "Viandes et poissons",
+    "Condiments",
+]
+
 SEED = """
 import asyncio, json, sys
 from datetime import timedelta
@@ -65,6 +90,7 @@ from web.csrf import session_token
 
 SIZES = json.loads(sys.argv[1])
 MEMBERS, LINES = int(sys.argv[2]), int(sys.argv[3])
+CATEGORIES = json.loads(sys.argv[4])
 
 async def main():
     secret = load_settings().secret_key
@@ -73,7 +99,7 @@ async def main():
     for n in SIZES:
         made = await world.distribution_world(
             admin, products=n, stock=1_000_000, name=f"Marché {n}",
-            closes_in=timedelta(hours=240),
+            closes_in=timedelta(hours=240), categories=CATEGORIES,
         )
         # MEMBERS members for the load, one more whose order is validated (the recap path)
         users = await world.people(
@@ -95,7 +121,8 @@ async def main():
                 "id": u, "cookie": token,
                 "csrf": session_token(secret, {"key_hash": tokens.digest(token)}),
             })
-        out[n] = {"url": made["url"], "products": products, "members": members}
+        out[n] = {"url": made["url"], "products": products, "members": members,
+                  "section": "c-boissons"}  # one of the sections
     print(json.dumps(out))
 
 asyncio.run(main())
@@ -192,8 +219,17 @@ async def main():
                 for _ in range(2):  # warm: statement caches, templates, the moves list
                     await page()
                     await tap()
+                def section():
+                    return client.get(f"{url}/rayons/{world['section']}", headers=headers)
+                def search():
+                    return client.get(f"{url}/recherche?q=produit+01", headers=headers)
                 if who == "draft":
+                    for _ in range(2):
+                        await section()
+                        await search()
                     figures["page"] = await measured(page)
+                    figures["section"] = await measured(section)
+                    figures["search"] = await measured(search)
                 figures[f"change_{who}_order"] = await measured(tap)
             out[n] = figures
     print(json.dumps(out))
@@ -389,6 +425,29 @@ def weights(port: int, world: dict) -> tuple[dict, str]:
             headers={**tap, "Accept-Encoding": "identity"},
         )
         assert change.status_code == 200 and change_raw.status_code == 200
+        fragments = {}
+        htmx = {"HX-Request": "true"}
+        for name, path in (
+            ("section", f"{world['url']}/rayons/{world['section']}"),
+            ("search", f"{world['url']}/recherche?q=produit+01"),
+        ):
+            got = c.get(path, headers=htmx)
+            raw = c.get(path, headers={**htmx, "Accept-Encoding": "identity"})
+            assert got.status_code == 200 and raw.status_code == 200, (name, got.status_code)
+            fragments[f"{name}_compressed_bytes"] = int(
+                got.headers.get("content-length") or 0
+            ) or len(got.content)
+            fragments[f"{name}_uncompressed_bytes"] = len(raw.content)
+            fragments[f"{name}_lines"] = raw.text.count('<li id="p')
+        sectioned = c.post(  # a "+" in the open section, the product in the basket already
+            url,
+            data={"delta": "1", "k": uuid.uuid4().hex, "w": "Bbp"},
+            headers={**tap, "HX-Target": f"p{world['products'][1]}"},
+        )
+        assert sectioned.status_code == 200
+        fragments["change_sectioned_compressed_bytes"] = int(
+            sectioned.headers.get("content-length") or 0
+        ) or len(sectioned.content)
     return {
         "page_html_compressed_bytes": compressed,
         "page_html_uncompressed_bytes": len(html.encode()),
@@ -398,6 +457,9 @@ def weights(port: int, world: dict) -> tuple[dict, str]:
         "change_compressed_bytes": int(change.headers.get("content-length") or 0)
         or len(change.content),
         "change_uncompressed_bytes": len(change_raw.content),
+        "page_product_lines": html.count('<li id="p'),
+        "page_sections": html.count('<li id="s-'),
+        **fragments,
     }, html
 
 
@@ -537,9 +599,10 @@ def summary(result: dict, database: dict) -> dict:
             }
     for n, figures in database.items():
         if n in rows:
-            rows[n]["first_load_bytes"] = result["sizes"][n]["weights"][
-                "first_load_compressed_bytes"
-            ]
+            weights = result["sizes"][n]["weights"]
+            rows[n]["first_load_bytes"] = weights["first_load_compressed_bytes"]
+            rows[n]["section_fragment_bytes"] = weights["section_compressed_bytes"]
+            rows[n]["search_fragment_bytes"] = weights["search_compressed_bytes"]
             rows[n]["round_trips"] = {k: v["round_trips"] for k, v in figures.items()}
             rows[n]["statements"] = {k: v["statements"] for k, v in figures.items()}
     return rows
@@ -594,7 +657,15 @@ def main(argv: list[str]) -> int:
         )
         log(f"seeding {args.sizes} products, {MEMBERS + 1} members each")
         seeded = subprocess.run(
-            [python, "-c", SEED, json.dumps(args.sizes), str(MEMBERS), str(BASKET_LINES)],
+            [
+                python,
+                "-c",
+                SEED,
+                json.dumps(args.sizes),
+                str(MEMBERS),
+                str(BASKET_LINES),
+                json.dumps(CATEGORIES),
+            ],
             cwd=ROOT,
             env=env,
             check=True,

@@ -5,7 +5,8 @@ Starts `app.py serve` on a fresh SQLite database as the browser tests do
 (tests/browser/server.py), makes a group with a distribution open now, 200 products and
 a member, logs the member in, emulates slow 3G (400 ms latency, 50 kB/s each way) and
 prints one JSON document: for each run, the first visit (browser cache cleared), the next
-visit (CSS and htmx from the cache) and one tap on "+" (until the quantity shows):
+visit (CSS and htmx from the cache), opening the section of the product tapped (a page of
+more than 60 products comes in sections) and one tap on "+" (until the quantity shows):
 seconds measured around each step, and the browser's navigation timing (bytes transferred,
 compressed and decompressed; time to first byte, document received, DOMContentLoaded,
 load) with each resource's; then the median of each time over the runs.
@@ -28,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
+from domain.ordering import sections  # noqa: E402
 from tests.browser.server import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -76,16 +78,29 @@ def one_run(browser, base_url: str, world: dict, email: str) -> dict:
         started = time.monotonic()
         page.goto(world["url"], wait_until="load")
         first = {"seconds": round(time.monotonic() - started, 2), **page.evaluate(TIMING_SCRIPT)}
-        count = page.locator(".products li").count()
-        assert count == len(world["products"]), count
+        sectioned = page.locator(".sections").count() > 0
+        count = page.locator(".products li[id^=p]").count()
+        assert count == (0 if sectioned else len(world["products"])), count
 
         started = time.monotonic()
         page.reload(wait_until="load")
         again = {"seconds": round(time.monotonic() - started, 2), **page.evaluate(TIMING_SCRIPT)}
 
         page.wait_for_function("() => window.htmx !== undefined")
-        product = world["products"][len(world["products"]) // 2]
+        index = len(world["products"]) // 2
+        product = world["products"][index]
         line = page.locator(f"li#p{product}")
+        opened = None
+        if sectioned:  # one catalog without categories: runs of RUN products by name
+            key = f"n{index // sections.RUN + 1}"
+            started = time.monotonic()
+            with page.expect_response(lambda r: r.url.endswith(f"/rayons/{key}")) as answer:
+                page.locator(f"#s-{key} > a").click()
+            line.wait_for()
+            opened = {
+                "seconds": round(time.monotonic() - started, 2),
+                "response_bytes": len(answer.value.body()),
+            }
         before = line.get_by_label("Quantité").input_value()
         started = time.monotonic()
         with page.expect_response(lambda r: r.url.endswith(f"/ligne/{product}")) as answer:
@@ -95,7 +110,7 @@ def one_run(browser, base_url: str, world: dict, email: str) -> dict:
             "seconds": round(time.monotonic() - started, 2),
             "response_bytes": len(answer.value.body()),
         }
-        return {"first_visit": first, "next_visit": again, "one_tap": tap}
+        return {"first_visit": first, "next_visit": again, "open_section": opened, "one_tap": tap}
     finally:
         context.close()
 
@@ -138,6 +153,11 @@ def main(argv: list[str]) -> int:
             "next_visit_seconds": median("next_visit", "seconds"),
             "next_visit_load_ms": median("next_visit", "load_ms"),
             "one_tap_seconds": median("one_tap", "seconds"),
+            **(
+                {"open_section_seconds": median("open_section", "seconds")}
+                if runs[0]["open_section"]
+                else {}
+            ),
         },
         "runs": runs,
         "note": "Chromium, the server and its database share the machine's cores; the "

@@ -48,8 +48,19 @@
       return (b < 16 ? "0" : "") + b.toString(16);
     }).join("");
   }
+  // A large shop's page holds a product twice, in the basket (#bp12) and in a section or
+  // the search's results (#p12): a change says which copies the page has (`w`: "B" the
+  // basket, "b" and "p" this product's), and the answer refreshes the other one or adds
+  // the product to the basket (web/ordering/lines.py).
   document.addEventListener("htmx:configRequest", function (event) {
-    if (event.detail.elt.closest("[data-request-keys]")) event.detail.parameters.k = newKey();
+    var elt = event.detail.elt;
+    if (event.detail.verb === "get" || !elt.closest("[data-request-keys]")) return;
+    event.detail.parameters.k = newKey();
+    var line = elt.closest(".products > li"), basket = document.getElementById("basket-lines");
+    if (!line || !basket) return;
+    var id = line.id.replace(/^b/, "");
+    event.detail.parameters.w = "B" + (document.getElementById("b" + id) ? "b" : "") +
+      (document.getElementById(id) ? "p" : "");
   });
 
   // The + and − of a product line keep their place when the line is swapped (hx-preserve,

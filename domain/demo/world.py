@@ -288,12 +288,14 @@ async def products(
     *,
     name: str = "Produit {i:03d}",
     price_cents: int = 150,
+    categories: Sequence[str] = (),
     **fields,
 ) -> list[int]:
     """Products of the catalog, in this order (their position): `items` (name, price in
     cents) pairs, or a count of products named from `name` at `price_cents` + their
     number (1,50 €, 1,51 €…). `fields` for all of them (unit, stock, vat_rate…);
-    `reference` may be a template of `i` too."""
+    `reference` may be a template of `i` too; `categories` share the products out in
+    runs (the first ones the first category…)."""
     pairs = (
         [(name.format(i=i), price_cents + i) for i in range(items)]
         if isinstance(items, int)
@@ -311,6 +313,11 @@ async def products(
                 "price_cents": price,
                 "position": i,
                 "reference": reference.format(i=i),
+                **(
+                    {"category": categories[i * len(categories) // len(pairs)]}
+                    if categories
+                    else {}
+                ),
                 **fields,
             }
             for i, (product_name, price) in enumerate(pairs)
@@ -453,11 +460,13 @@ async def distribution_world(
     closes_in: timedelta = 48 * H,
     name: str = "Marché Test",
     moment: datetime | None = None,
+    categories: Sequence[str] = (),
 ) -> dict:
     """A group of `admin` with a producer ("Ferme du Test"), its catalog "Légumes" in season
     delivering at one distribution at "Halle" whose orders are open at `moment` (now, see
     `open_distribution`), and `products` products "Produit 000"… at 1,50 €, 1,51 €… the kg
-    (`stock` each, None: unlimited). Returns the ids, the group's row and the ordering URL."""
+    (`stock` each, None: unlimited; `categories` shared out among them in runs). Returns
+    the ids, the group's row and the ordering URL."""
     made = await group(admin, name, kind, registration=registration)
     halle = await place(made["id"])
     dist = await open_distribution(
@@ -465,7 +474,7 @@ async def distribution_world(
     )
     vendor = await producer(made["id"])
     catalog_id = await catalog(made["id"], vendor, **season(moment), delivers=[dist])
-    product_ids = await _product_list(catalog_id, products, stock)
+    product_ids = await _product_list(catalog_id, products, stock, categories)
     return {
         "group": made,
         "place": halle,
@@ -477,6 +486,8 @@ async def distribution_world(
     }
 
 
-async def _product_list(catalog_id: int, count: int, stock: int | None) -> list[int]:
+async def _product_list(
+    catalog_id: int, count: int, stock: int | None, categories: Sequence[str]
+) -> list[int]:
     # `distribution_world`'s parameter `products` hides the builder of that name.
-    return await products(catalog_id, count, unit="kg", stock=stock)
+    return await products(catalog_id, count, unit="kg", stock=stock, categories=categories)

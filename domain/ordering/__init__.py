@@ -1,6 +1,7 @@
 """Members ordering for a distribution: the rules every part applies. The parts: `baskets`
-(what the ordering page shows), `changes` (a quantity, the whole basket, « Valider ma
-commande »), `recap` (the recap mail), `history` (Mes commandes).
+(what the ordering page shows), `sections` (a large shop's page: sections, search),
+`changes` (a quantity, the whole basket, « Valider ma commande »), `recap` (the recap
+mail), `history` (Mes commandes).
 
 Rules hold whatever the client sends: orders must be open, quantities whole and within the
 maximum, stock never below zero (a conditional UPDATE, so racing members cannot oversell),

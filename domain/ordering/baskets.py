@@ -158,6 +158,8 @@ PRODUCT_COLUMNS = (
     ("p.id", "id"),
     ("c.id", "catalog"),
     ("p.name", "name"),
+    ("p.category", "category"),
+    ("c.name", "catalog_name"),
     ("p.unit", "unit"),
     ("p.price_cents", "price_cents"),
     ("p.stock", "stock"),
@@ -234,8 +236,10 @@ def catalog_window(product: dict, moment) -> str:
     )
 
 
-def in_period(product: dict, dist: dict) -> bool:
-    day = dist["starts_at"].astimezone(UTC).date()
+def in_period(product: dict, dist: dict, day: date | None = None) -> bool:
+    """The product's catalog delivers on the distribution's day (`day`: that day, worked
+    out once for a page of many products)."""
+    day = day or dist["starts_at"].astimezone(UTC).date()
     if product["starts_on"] and day < product["starts_on"]:
         return False
     return not (product["ends_on"] and day > product["ends_on"])
@@ -274,10 +278,11 @@ async def basket(
             state = catalog_window(p, moment)
             if state != "open":
                 closed[p["catalog"]] = state
+    day = dist["starts_at"].astimezone(UTC).date()
     products = [
         p
         for p in rows
-        if in_period(p, dist) and (p["catalog"] not in closed or quantities.get(p["id"]))
+        if in_period(p, dist, day) and (p["catalog"] not in closed or quantities.get(p["id"]))
     ]
     vendors: list[dict] = []
     by_id: dict[int, dict] = {}

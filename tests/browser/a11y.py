@@ -104,6 +104,8 @@ EXCUSED: dict[str, str] = {
     "/g/{slug:str}/membres/import/modele.csv": NOT_A_PAGE,
     "/g/{slug:str}/membres/{user_id:int}/consentement/{consent_id:int}/piece": NOT_A_PAGE,
     "/g/{slug:str}/messagerie/destinataires": FRAGMENT,
+    "/g/{slug:str}/commandes/{distribution_id:int}/rayons/{section:str}": FRAGMENT,
+    "/g/{slug:str}/commandes/{distribution_id:int}/recherche": FRAGMENT,
     "/g/{slug:str}/paiements/export.csv": NOT_A_PAGE,
     "/espace-producteur/{producer_id:int}/produits/export.csv": NOT_A_PAGE,
     "/g/{slug:str}/paiements/producteurs.csv": NOT_A_PAGE,
@@ -122,7 +124,11 @@ VARIANTS: dict[str, Callable[[dict], list[str]]] = {
     ],
     "/g/{slug:str}/commandes/{distribution_id:int}": lambda w: [
         f"/g/{w['amap']['slug']}/commandes/{w['distribution']}",
+        # a large shop's: its sections, one of them open, a search
         f"/g/{w['market']['slug']}/commandes/{w['market']['distribution']}",
+        f"/g/{w['market']['slug']}/commandes/{w['market']['distribution']}?section=c-fruits",
+        f"/g/{w['market']['slug']}/commandes/{w['market']['distribution']}?q=produit+01",
+        f"/g/{w['market']['slug']}/commandes/{w['market']['distribution']}?q=introuvable",
     ],
     "/g/{slug:str}/commandes": lambda w: [
         f"/g/{w['amap']['slug']}/commandes",

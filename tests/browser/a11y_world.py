@@ -4,7 +4,8 @@
 Made by `python -m tests.browser.seed '{"a11y": true}'` in the server's database (the
 server's environment, so its SECRET_KEY signs the links as the app does). An AMAP with a
 variable catalog (ordering), a fixed one (a contract), 36 members with orders, a past and
-an open distribution, permanences, payments; a market for the visitor's ordering pages.
+an open distribution, permanences, payments; a market of 80 products for the visitor's
+ordering pages and a large shop's (sections, search).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ EMAILS = {
     "producer": "paul.producteur@a11y.test",
     "coordinator": "cora.coordinatrice@a11y.test",
 }
+# The market's sections (20 products each): the keys of its ordering page's sections.
+MARKET_CATEGORIES = ["Légumes", "Fruits", "Crèmerie", "Épicerie"]
 # Members who ordered at the open distribution: enough for the émargement to take pages.
 BUYERS = 36
 
@@ -139,10 +142,16 @@ async def build() -> dict:
         secret, people["member"], sorted(communications.KINDS)[0]
     )
 
+    # A large shop: its ordering page in sections, a search, the member's basket on top.
     market = await world.distribution_world(
-        people["admin"], kind="market", name="Marché de la Gare", products=3
+        people["admin"],
+        kind="market",
+        name="Marché de la Gare",
+        products=80,
+        categories=MARKET_CATEGORIES,
     )
     await world.join(market["group"]["id"], people["member"])
+    await world.order(people["member"], market["distribution"], {market["products"][3]: 2})
     started = await Order.select(Order.id).where(Order.distribution == past).first()
     return {
         "amap": {"slug": amap["slug"], "id": g},
@@ -150,6 +159,7 @@ async def build() -> dict:
             "slug": market["group"]["slug"],
             "id": market["group"]["id"],
             "distribution": market["distribution"],
+            "products": market["products"],
         },
         "users": people,
         "held": held,

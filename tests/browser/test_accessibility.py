@@ -154,6 +154,20 @@ def test_pages_after_htmx_actions(browser: Browser, server, a11y_world):
         expect(line.locator(".error")).to_be_visible()
         assert_clean(page, "page de commande avec une quantité refusée")
 
+        # A large shop's ordering page: a section opened, a "+" in it (the basket gets the
+        # line), a search typed.
+        page.goto(f"/g/{w['market']['slug']}/commandes/{w['market']['distribution']}")
+        wait_for_htmx(page)
+        page.locator("#s-c-fruits > a").click()
+        fruit = w["market"]["products"][20]  # the first of « Fruits »
+        expect(page.locator(f"#s-c-fruits details li#p{fruit}")).to_be_visible()
+        page.locator(f"li#p{fruit}").get_by_role("button", name="Un de plus").click()
+        expect(page.locator(f"#basket-lines li#bp{fruit}")).to_be_visible()
+        assert_clean(page, "grande boutique : un rayon ouvert, un produit ajouté au panier")
+        page.get_by_label("Chercher un produit").fill("produit 04")
+        expect(page.get_by_role("heading", name="Résultats pour « produit 04 »")).to_be_visible()
+        assert_clean(page, "grande boutique : les résultats d'une recherche")
+
         # The inline product editor, open, then with a refused value.
         page.goto(f"/g/{amap}/catalogues/{w['catalog']}/produits")
         wait_for_htmx(page)

@@ -10,7 +10,7 @@ from domain.database import is_sqlite
 from domain.demo import world as build
 from domain.tables import Product
 from tests.helpers import QueryCounter, login, make_distribution_world, make_user, post_form
-from web import ordering as ordering_web
+from web.ordering import lines as ordering_web
 
 
 async def member_of(world: dict, email: str) -> int:
@@ -30,10 +30,11 @@ def line_of(page: str, product_id: int) -> str:
 async def test_a_tap_and_the_page_cost_a_few_statements_whatever_the_shop(client):
     """The guard (moves, session and user, group and roles) then, on PostgreSQL, the "+"
     in two statements and the page in two; SQLite runs the same rules statement by
-    statement. The same count with 20 and 200 products."""
+    statement. The same count with 20 and 60 products (a small shop's page, every line:
+    the sectioned page of a larger one is counted below)."""
     admin = await make_user("admin@example.org")
     counts = {}
-    for n in (20, 200):
+    for n in (20, 60):
         world = await make_distribution_world(admin, products=n, stock=50, name=f"Marché {n}")
         await member_of(world, f"c{n}@example.org")
         client.cookies.clear()
@@ -47,9 +48,9 @@ async def test_a_tap_and_the_page_cost_a_few_statements_whatever_the_shop(client
             response = await client.get(world["url"])
         assert response.text.count('<li id="p') == n
         counts[n] = (tap.count, page.count)
-    assert counts[20] == counts[200], counts
+    assert counts[20] == counts[60], counts
     if not is_sqlite():
-        assert counts[200] == (5, 5), counts
+        assert counts[60] == (5, 5), counts
 
 
 async def test_each_member_sees_their_quantities_on_lines_rendered_once(client):
@@ -93,3 +94,39 @@ async def test_each_member_sees_their_quantities_on_lines_rendered_once(client):
     una = (await client.get(world["url"])).text
     line = line_of(una, a)
     assert "Poireaux &lt;bio&gt;" in line and "2,75" in line and quantity_in(una, a) == 1
+
+
+async def test_a_large_shop_s_page_and_its_fragments_cost_the_same_whatever_the_shop(client):
+    """The sectioned page (headings and basket), a section opened and a search: the guard
+    and the page's two reads, with 4 sections of 20 products as with 25 of 16 (400)."""
+    admin = await make_user("admin@example.org")
+    counts = {}
+    for n, sections in ((80, 4), (400, 25)):
+        categories = [f"Rayon {i:02d}" for i in range(sections)]
+        world = await make_distribution_world(
+            admin, products=n, stock=50, name=f"Épicerie {n}", categories=categories
+        )
+        await member_of(world, f"s{n}@example.org")
+        client.cookies.clear()
+        await login(client, f"s{n}@example.org")
+        for product in world["products"][:: n // 8]:  # a basket of 8 lines
+            await post_form(client, f"{world['url']}/ligne/{product}", {"q": "1"}, htmx=True)
+        htmx = {"HX-Request": "true"}
+        measured = {}
+        for name, url, headers in (
+            ("page", world["url"], {}),
+            ("section", f"{world['url']}/rayons/c-rayon-01", htmx),
+            ("search", f"{world['url']}/recherche?q=produit+01", htmx),
+        ):
+            await client.get(url, headers=headers)  # warm
+            with QueryCounter() as counter:
+                response = await client.get(url, headers=headers)
+            assert response.status_code == 200, (name, response.status_code)
+            measured[name] = counter.count
+        page = await client.get(world["url"])
+        assert page.text.count('<li id="p') == 0 and page.text.count('<li id="bp') == 8
+        assert page.text.count('<li id="s-') == sections
+        counts[n] = measured
+    assert counts[80] == counts[400], counts
+    if not is_sqlite():
+        assert counts[400] == {"page": 5, "section": 5, "search": 5}, counts

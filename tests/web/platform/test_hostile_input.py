@@ -161,6 +161,8 @@ async def make_world() -> dict:
     member = await build.person("member@example.org", "Marc", "Membre")
     other = await build.person("other@example.org", "Olga", "Autre")
     w = await build.distribution_world(admin, kind="amap", products=3, stock=5)
+    # A large shop's page (sections, search, their fragments): more products, in categories.
+    await build.products(w["catalog"], 70, name="Article {i:02d}", categories=["Pâtes", "Thé"])
     await build.join(w["group"]["id"], member)
     await build.group(other, "Marché d'ailleurs", "market")
     role = await build.duty_role(w["group"]["id"], "Accueil", 2)
@@ -178,6 +180,7 @@ async def make_world() -> dict:
         "place_id": w["place"],
         "role_id": role,
         "subscription_id": subscription,
+        "section": "c-pates",  # a section of the ordering page
     }
     accounts = {
         "member": "member@example.org",
@@ -255,6 +258,19 @@ def test_the_walk_reads_the_fields_of_each_form(app):
     assert "name" in by_name["create_group"][0]
     assert by_name["create_product"][1] == ["photo"] and by_name["create_product"][2]
     assert "q" in by_name["submit_order"][0]
+
+
+def test_the_walk_sends_the_query_strings_of_the_ordering_pages(app):
+    """The test below draws the ordering page's view (a section, a search) and the search
+    fragment's text, and opens a real section of a large shop's page."""
+    pages = {
+        handler.handler_name: (description.split(" ")[1], handler)
+        for description, handler in registered_handlers(app)
+        if "GET" in (handler.http_methods or ())
+    }
+    assert query_params(pages["order_page"][1], pages["order_page"][0]) == ["section", "q"]
+    assert query_params(pages["search_lines"][1], pages["search_lines"][0]) == ["q"]
+    assert "{section:str}" in pages["section_lines"][0]
 
 
 def query_params(handler, path: str) -> list[str]:

@@ -10,13 +10,12 @@ that reaches here without them, then comes back to their basket.
 
 from __future__ import annotations
 
-from typing import Annotated, NamedTuple
+from typing import Annotated
 
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.params import Body
-from markupsafe import Markup
 
 from domain.idempotency import new_key
 from domain.kernel import forms
@@ -35,6 +34,7 @@ from jobs import mail as mail_jobs
 from web.access import Policy, policy
 from web.accounts import mail_context, names_needed, names_url
 from web.groups import group_context
+from web.ordering import lines
 from web.pages import redirect, render
 from web.payments.common import words
 
@@ -100,102 +100,38 @@ async def orders_tab(request: Request, slug: str) -> object:
     )
 
 
-class Slots(NamedTuple):
-    """What a product line shows of the member's quantity (ordering/_line.html)."""
-
-    cls: str  # the line's class: it holds a quantity
-    less: str  # the quantity "−" sets without JavaScript
-    off: str  # "−" disabled at zero
-    q: str
-    more: str  # the quantity "+" sets without JavaScript
-
-
-def slots(q: int) -> Slots:
-    return Slots(
-        Markup(' class="in"') if q else "",
-        str(max(q - 1, 0)),
-        "" if q else Markup(" disabled"),
-        str(q),
-        str(q + 1),
-    )
-
-
-# A line rendered with these marks in the slots, split there: its fixed pieces.
-_MARKS = Slots(*(Markup(f"\x00{i}\x00") for i in range(len(Slots._fields))))
-_SLOT_NAMES = {str(i) for i in range(len(Slots._fields))}
-# (url, editable, the product's row) -> (pieces, slot of each gap, the line at quantity 0).
-# A line is a function of its key alone (every column the page reads of the product is in
-# it, stock included): nothing to invalidate, in one process or many; bounded in size.
-_LINES: dict[tuple, tuple[tuple[str, ...], tuple[int, ...], str]] = {}
-LINES_KEPT = 20_000
-
-
-def _fill(pieces: tuple[str, ...], gaps: tuple[int, ...], values: Slots) -> str:
-    out = [pieces[0]]
-    for gap, piece in zip(gaps, pieces[1:], strict=True):
-        out.append(values[gap])
-        out.append(piece)
-    return "".join(out)
-
-
-def _line_parts(macro, product: dict, url: str, editable: bool):
-    key = (url, editable, tuple(product.values()))
-    parts = _LINES.get(key)
-    if parts is None:
-        split = str(macro(product, _MARKS, None, url, editable)).split("\x00")
-        if len(split) % 2 == 0 or not set(split[1::2]) <= _SLOT_NAMES:
-            return None  # a NUL in the data: this line is rendered whole, every time
-        pieces, gaps = tuple(split[0::2]), tuple(int(gap) for gap in split[1::2])
-        parts = (pieces, gaps, _fill(pieces, gaps, slots(0)))
-        if len(_LINES) >= LINES_KEPT:
-            _LINES.clear()
-        _LINES[key] = parts
-    return parts
-
-
-def page_lines(
-    request: Request, basket: baskets.Basket, url: str, editable: bool, errors: dict
-) -> list[Markup]:
-    """The product lines of each producer of the page: each line rendered once (for the
-    first member who sees it in that state), then only the member's quantity filled in."""
-    engine = request.app.template_engine.engine
-    macro = engine.get_template("ordering/_line.html").module.line
-    quantities = basket.quantities
-    rendered = []
-    for vendor in basket.vendors:
-        chunks = []
-        for product in vendor["products"]:
-            q = quantities.get(product["id"], 0)
-            error = errors.get(product["id"])
-            parts = None if error else _line_parts(macro, product, url, editable)
-            if parts is None:
-                chunks.append(str(macro(product, slots(q), error, url, editable)))
-            else:
-                chunks.append(_fill(parts[0], parts[1], slots(q)) if q else parts[2])
-        rendered.append(Markup("".join(chunks)))
-    return rendered
-
-
 def _page_url(request: Request, distribution_id: int) -> str:
     return f"/g/{request.state.group['slug']}/commandes/{distribution_id}"
 
 
-async def _page(request: Request, distribution_id: int, *, ask_names: bool = False, **extra):
-    """The ordering page; `ask_names`: first the names form, if orders are open and the
-    person ordering never gave their names."""
-    group = request.state.group
+async def _basket(request: Request, distribution_id: int) -> tuple[baskets.Basket, int | None]:
     user_id = _orderer(request)
     guest = _guest_basket(request, distribution_id) if user_id is None else None
-    basket = await baskets.basket(group["id"], distribution_id, user_id, guest)
+    basket = await baskets.basket(request.state.group["id"], distribution_id, user_id, guest)
     if basket is None:
         raise NotFoundException("Distribution introuvable.")
-    if ask_names and user_id is not None and basket.state == "open" and names_needed(request):
-        return redirect(request, names_url(_page_url(request, distribution_id)))
-    errors = extra.pop("errors", {})
+    return basket, user_id
+
+
+async def _page(
+    request: Request,
+    distribution_id: int,
+    *,
+    ask_names: bool = False,
+    section: str | None = None,
+    q: str | None = None,
+    **extra,
+):
+    """The ordering page; `ask_names`: first the names form, if orders are open and the
+    person ordering never gave their names. A large shop's: `section` open, or `q` searched."""
+    group = request.state.group
+    basket, user_id = await _basket(request, distribution_id)
     url = _page_url(request, distribution_id)
+    if ask_names and user_id is not None and basket.state == "open" and names_needed(request):
+        return redirect(request, names_url(url + lines.view_query(section, q)))
+    errors = extra.pop("errors", {})
     # A beneficiary whose access to the grocery ended: the page says why, nothing to change.
     ended = basket.access_ended_on
-    editable = basket.state == "open" and ended is None
     payment = None
     if user_id is not None and basket.order and basket.order["state"] == "validated":
         # What the member owes for it and how to pay (None: the group keeps no accounts).
@@ -207,12 +143,9 @@ async def _page(request: Request, distribution_id: int, *, ask_names: bool = Fal
         guest=user_id is None,
         key=new_key(),
         label=label,
-        errors=errors,
-        url=url,
-        editable=editable,
-        lines=page_lines(request, basket, url, editable, errors),
         payment=payment,
         access_message=access_ended_message(ended) if ended else "",
+        **lines.page_context(request, basket, url, section=section, q=q, errors=errors),
         **words(),
         **extra,
     )
@@ -225,9 +158,17 @@ async def _page(request: Request, distribution_id: int, *, ask_names: bool = Fal
 
 
 @get("/g/{slug:str}/commandes/{distribution_id:int}", opt=policy(Policy.GROUP_PUBLIC))
-async def order_page(request: Request, slug: str, distribution_id: int) -> object:
+async def order_page(
+    request: Request,
+    slug: str,
+    distribution_id: int,
+    section: str | None = None,
+    q: str | None = None,
+) -> object:
+    """`section`: a large shop's section open (its heading's link without JavaScript), `q`:
+    a search (the search form without JavaScript)."""
     flash = (request.session or {}).pop("flash", None) if request.session else None
-    return await _page(request, distribution_id, ask_names=True, flash=flash)
+    return await _page(request, distribution_id, ask_names=True, section=section, q=q, flash=flash)
 
 
 @post(
@@ -244,7 +185,8 @@ async def change_line(
     """One line's change, a few hundred bytes back (the line and the basket total): a + / −
     tap sends `delta` (relative: taps queued by the page add up), the quantity field its
     typed value (absolute); each request carries the key static/app.js made for it (`k`),
-    so a replayed request acts once."""
+    so a replayed request acts once, and on a large shop's page which copies of the line
+    the page holds (`w`, see web/ordering/lines.py)."""
     group = request.state.group
     user_id = _orderer(request)
     if user_id is not None and names_needed(request):
@@ -300,7 +242,7 @@ async def change_line(
     context = {
         "group": group,
         "p": product,
-        "s": slots(quantity),
+        "s": lines.slots(quantity),
         "error": error,
         "total_cents": total,
         "order_state": state,
@@ -311,7 +253,7 @@ async def change_line(
     if not request.htmx:
         # Without htmx this URL is not used by the page; answer with the page anyway.
         return redirect(request, f"/g/{slug}/commandes/{distribution_id}")
-    return render(request, "ordering/_line.html", context)
+    return lines.change_answer(request, context, data.get("w", ""))
 
 
 GUEST_KEYS_KEPT = 50  # a replay comes within seconds: the last taps' keys are enough
@@ -362,15 +304,22 @@ def _quantities_from(data: dict[str, str]) -> dict[int, str]:
 
 @post("/g/{slug:str}/commandes/{distribution_id:int}", opt=policy(Policy.GROUP_PUBLIC))
 async def submit_order(
-    request: Request, slug: str, distribution_id: int, data: Annotated[dict[str, str], RawForm]
+    request: Request,
+    slug: str,
+    distribution_id: int,
+    data: Annotated[dict[str, str], RawForm],
+    section: str | None = None,
+    q: str | None = None,
 ) -> object:
-    """The whole form: quantities, and "Valider ma commande" (or a + / − without JavaScript)."""
+    """The whole form: quantities, and "Valider ma commande" (or a + / − without JavaScript).
+    `section`, `q`: the view of a large shop's page the form was sent from, shown again."""
     group = request.state.group
     user_id = _orderer(request)
     quantities = _quantities_from(data)
     validate = "valider" in data
+    view = {"section": section, "q": q}
     if user_id is None:
-        return await _guest_submit(request, slug, distribution_id, quantities, validate)
+        return await _guest_submit(request, distribution_id, quantities, validate, view)
     # Without names the basket is kept as it is (not validated), and the names asked first.
     ask_names = names_needed(request)
     try:
@@ -386,30 +335,38 @@ async def submit_order(
             own=True,
         )
     except BasketErrors as error:
-        return await _page(request, distribution_id, errors=error.errors)
+        return await _page(request, distribution_id, errors=error.errors, **view)
     except OrderingError as error:
-        return await _page(request, distribution_id, errors={0: error.message})
+        return await _page(request, distribution_id, errors={0: error.message}, **view)
     await mail_jobs.hand_over(mail_ids)
+    back = _page_url(request, distribution_id) + lines.view_query(section, q)
     if ask_names:
-        return redirect(request, names_url(_page_url(request, distribution_id)))
+        return redirect(request, names_url(back))
     if validate:
         request.session["flash"] = (
             "Votre commande est validée. Un récapitulatif vous est envoyé par e-mail."
         )
-    return redirect(request, f"/g/{slug}/commandes/{distribution_id}")
+    return redirect(request, back)
 
 
 async def _guest_submit(
-    request: Request, slug: str, distribution_id: int, quantities: dict[int, str], validate: bool
+    request: Request,
+    distribution_id: int,
+    quantities: dict[int, str],
+    validate: bool,
+    view: dict,
 ) -> object:
     current, errors = await _guest_change(request, distribution_id, quantities)
     if errors:
-        return await _page(request, distribution_id, errors=errors)
+        return await _page(request, distribution_id, errors=errors, **view)
+    page = _page_url(request, distribution_id)
     if validate:
         if not any(current.quantities.values()):
-            return await _page(request, distribution_id, errors={0: "Votre panier est vide."})
-        return redirect(request, f"/g/{slug}/commandes/{distribution_id}/finaliser")
-    return redirect(request, f"/g/{slug}/commandes/{distribution_id}")
+            return await _page(
+                request, distribution_id, errors={0: "Votre panier est vide."}, **view
+            )
+        return redirect(request, f"{page}/finaliser")
+    return redirect(request, page + lines.view_query(view["section"], view["q"]))
 
 
 @get("/g/{slug:str}/commandes/{distribution_id:int}/finaliser", opt=policy(Policy.GROUP_PUBLIC))
