@@ -377,8 +377,8 @@ async def submit_order(
         )
     except BasketErrors as error:
         return await _page(request, distribution_id, errors=error.errors)
-    except OrderingError as error:
-        return await _page(request, distribution_id, errors={0: error.message})
+    except OrderingError as error:  # shown at its line when it has one (a minimum)
+        return await _page(request, distribution_id, errors={error.product_id or 0: error.message})
     await mail_jobs.hand_over(mail_ids)
     if ask_names:
         return redirect(request, names_url(_page_url(request, distribution_id)))

@@ -10,6 +10,7 @@ from domain import subscriptions
 from domain.contracts import absences, catalog_dates, in_period, instalments, sharing, terms_of
 from domain.kernel.clock import now
 from domain.kernel.dates import label
+from domain.ordering import minimums
 from domain.tables import OrderLine, User
 
 
@@ -22,7 +23,8 @@ async def my_contracts(group_id: int, user_id: int, moment: datetime | None = No
             continue
         terms = await terms_of(contract["id"])
         absent = await absences.declared(sub["id"])
-        dates = in_period(await catalog_dates(contract["id"]), sub)
+        every = await catalog_dates(contract["id"])
+        dates = in_period(every, sub)
         share = await sharing.share_of(sub["id"])
         partner_turns = sharing.turns(dates, sub, share)
         holder = sub["user"] == user_id
@@ -50,6 +52,10 @@ async def my_contracts(group_id: int, user_id: int, moment: datetime | None = No
         contract["absences"] = len(absent)
         if contract["kind"] == "variable" and terms.minimum_total_cents:
             contract["ordered_cents"] = await _ordered(sub["id"])
+            # Pro-rated to the member's dates, enforced from their last one (ordering).
+            where = minimums.standing(terms.minimum_total_cents, every, sub, absent)
+            contract["minimum"] = where
+            contract["last_label"] = label(where.last["starts_at"]) if where.last else ""
         contract["plan"] = await instalments.plan_of(group_id, sub)
     return contracts
 
