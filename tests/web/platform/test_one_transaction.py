@@ -243,6 +243,11 @@ WRITING_ROUTES: dict[str, tuple[tuple[str, ...], str]] = {
         "one transaction (form key, subscription lock, absences, baskets and stock, the "
         "subscription's debt)",
     ),
+    "POST /g/{slug:str}/contrats/{catalog_id:int}/absences/annuler": (
+        ("domain.contracts.absences.cancel",),
+        "one transaction (form key, subscription lock, the absence, the basket and its "
+        "stock, the subscription's debt)",
+    ),
     "POST /g/{slug:str}/catalogues/{catalog_id:int}/souscriptions/{subscription_id:int}/partage": (
         ("domain.contracts.sharing.set_partner",),
         ONE_STATEMENT,
