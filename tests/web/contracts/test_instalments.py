@@ -183,3 +183,32 @@ async def test_the_plan_shows_fifty_subscriptions_a_page_with_the_contracts_tota
     # The list of cheques to print has them all: 3 of the member with a debt.
     cheques = shown(await client.get(f"{w['base']}/echeancier/cheques"))
     assert "2 chèques" in cheques
+
+
+async def test_the_plan_costs_the_same_queries_whatever_the_subscriptions(app, client):
+    """Subscriptions, accounts and settlements read by subqueries: the ÉCHÉANCIER and the
+    list of cheques cost as many queries with 3 subscriptions as with 30."""
+    from domain.demo import world as build
+    from tests.helpers import QueryCounter
+
+    w = await contract_world()
+    await login(client, "coord@example.org")
+    await post_form(client, f"{w['base']}/contrat", PLAN)
+    season = build.season()
+    counts = []
+    made = 0
+    for size in (3, 30):
+        people = await build.people(
+            size - made, email="q{i}@example.org", first_name="P{i}", last_name="N{i}", start=made
+        )
+        made = size
+        await build.join(w["group"]["id"], people)
+        for person in people:
+            await build.subscription(person, w["catalog"], **season, lines={w["basket"]: 1})
+        seen = []
+        for tail in ("", "/cheques"):
+            with QueryCounter() as counter:
+                assert (await client.get(f"{w['base']}/echeancier{tail}")).status_code == 200
+            seen.append(counter.count)
+        counts.append(seen)
+    assert counts[0] == counts[1], counts
