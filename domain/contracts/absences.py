@@ -12,19 +12,24 @@ Refused, with a French message, after the deadline, beyond the allowance, outsid
 period, or for a distribution whose orders are closed (its basket is being prepared). One
 transaction with the form's key (the same form twice is one change); the subscription is
 locked (PostgreSQL; SQLite's write transaction is exclusive) so that two forms at once
-cannot declare more than the allowance between them."""
+cannot declare more than the allowance between them.
+
+An absence is cancelled on the same terms (before the deadline, the distribution's orders
+open): a fixed contract's basket comes back at that distribution, its stock taken again
+(short of stock: refused, the absence stays), and the debt follows back (« – absence
+annulée »); a variable contract's member orders again."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from domain import idempotency
+from domain import idempotency, subscriptions
 from domain.contracts import Terms, catalog_dates, day_of, in_period, terms_of
 from domain.database import is_sqlite, transaction
 from domain.kernel.clock import now
 from domain.kernel.dates import format_moment, label, paris_day
 from domain.kernel.errors import FieldErrors
-from domain.ordering import changes
+from domain.ordering import OrderingError, changes
 from domain.payments import ledger
 from domain.tables import Absence, Order, OrderLine, Product, SharedBasket, Subscription
 
@@ -224,3 +229,92 @@ async def declare(
         orders = await _remove_baskets(sub, new)
         await ledger.follow(orders, [sub["id"]], by=user_id, why="absence déclarée")
     return len(new)
+
+
+async def _restore_basket(sub: dict, dist_id: int) -> list[int]:
+    """A fixed contract's basket made again at this distribution (the subscription's lines,
+    as `subscriptions` makes it), the stock taken back; a product short of stock refuses the
+    whole change. A variable contract has no basket to make: the member orders again."""
+    basket = await subscriptions.basket_of(sub["id"])
+    if not basket:
+        return []
+    products = {
+        p["id"]: p
+        for p in await Product.select(
+            Product.id, Product.name, Product.price_cents, Product.max_per_order, Product.stock
+        ).where(Product.id.is_in(sorted(basket)))
+    }
+    order = await changes.order_for_update(sub["user"], dist_id)
+    for product_id in sorted(basket):  # id order: no deadlocks
+        product = products.get(product_id)
+        if product is None or not basket[product_id]:
+            continue
+        try:
+            await changes.apply_line(order, product, basket[product_id], sub["id"])
+        except OrderingError as error:
+            raise FieldErrors(
+                {
+                    "form": f"Votre panier ne peut pas être refait : {product['name']} : "
+                    f"{error.message}"
+                }
+            ) from error
+    await changes.refresh_total(order["id"])
+    if order["state"] != "validated":
+        await Order.update({Order.state: "validated", Order.validated_at: now()}).where(
+            Order.id == order["id"]
+        )
+    return [order["id"]]
+
+
+async def cancel(
+    *,
+    catalog_id: int,
+    user_id: int,
+    distribution_id: int | None,
+    key: str | None,
+    moment: datetime | None = None,
+) -> int | None:
+    """Undo a declared absence, up to the same deadline as declaring it and while the
+    distribution's orders are open: the basket of a fixed contract comes back (if the stock
+    allows it, or nothing changes), the subscription's debt follows (« – absence
+    annulée »). Returns how many baskets came back (0 for a variable contract: the member
+    orders again); None: a replayed form (one change)."""
+    moment = moment or now()
+    sub = await subscription_of(catalog_id, user_id)
+    if sub is None:
+        raise FieldErrors({"form": "Vous n'avez pas souscrit à ce contrat."})
+    terms = await terms_of(catalog_id)
+    if too_late(terms, moment):
+        raise FieldErrors(
+            {
+                "form": "La date limite pour modifier vos absences était le "
+                f"{format_moment(terms.absences_deadline, 'day')}."
+            }
+        )
+    if distribution_id is None:
+        raise FieldErrors({"form": "Choisissez l'absence à annuler."})
+    async with transaction():
+        try:
+            if not await idempotency.claim(key, user_id):
+                return None
+        except idempotency.BadKey as error:
+            raise FieldErrors({"form": "Formulaire invalide : rechargez la page."}) from error
+        await _lock(sub["id"])
+        if distribution_id not in await declared(sub["id"]):
+            raise FieldErrors({"form": "Cette distribution n'est pas une de vos absences."})
+        dist = next(
+            (d for d in await catalog_dates(catalog_id) if d["id"] == distribution_id), None
+        )
+        if dist is None or not may_change(dist, terms, moment):
+            when = f" du {label(dist['starts_at'])}" if dist else ""
+            raise FieldErrors(
+                {"form": f"Trop tard pour annuler l'absence{when} : ses commandes sont fermées."}
+            )
+        await Absence.delete().where(
+            (Absence.subscription == sub["id"]) & (Absence.distribution == distribution_id)
+        )
+        orders = []
+        if dist["starts_at"] > moment and sub["starts_on"] <= day_of(dist) <= sub["ends_on"]:
+            orders = await _restore_basket(sub, distribution_id)
+        await ledger.follow(orders, [sub["id"]], by=user_id, why="absence annulée")
+    return len(orders)

@@ -19,12 +19,13 @@ from datetime import date
 
 from domain import subscriptions
 from domain.contracts import Terms, terms_of
-from domain.database import transaction
+from domain.database import fetch, transaction
 from domain.kernel.errors import FieldErrors
-from domain.payments import DEBT_KINDS, PAYMENT_KINDS, ledger, records, subscription_subject
-from domain.payments.account import settlements_of
+from domain.payments import DEBT_KINDS, ledger, records, subscription_subject
 from domain.payments.status import settle
 from domain.tables import Operation, Subscription
+
+PAGE_SIZE = 50  # subscriptions per page of the ÉCHÉANCIER (the list to print has them all)
 
 
 class NotFound(LookupError):
@@ -86,29 +87,33 @@ class MemberPlan:
         return [i for i in self.instalments if i.received]
 
 
-async def _accounts(group_id: int, users: list[int]) -> tuple[dict, dict]:
-    """Every operation of these members in the group, and the payments' settlements."""
-    if not users:
-        return {}, {}
-    ops = (
-        await Operation.select(
-            Operation.id,
-            Operation.user,
-            Operation.kind,
-            Operation.amount_cents,
-            Operation.subject,
-            Operation.label,
-            Operation.means,
-            Operation.reference,
-            Operation.paid_on,
-        )
-        .where((Operation.group == group_id) & Operation.user.is_in(users))
-        .order_by(Operation.id)
-    )
+# The accounts of a contract's subscribers (or of one member): fixed SQL texts read through
+# `database.fetch`, the members chosen by a subquery, not by a list of ids, so that the
+# cost of building the query does not grow with the subscriptions (bench/instalments_bench.py).
+_WHO = {
+    "catalog": 'o."user" IN (SELECT s."user" FROM subscription s WHERE s.catalog = {})',
+    "user": 'o."user" = {}',
+}
+_OPERATIONS = (
+    'SELECT o.id, o."user", o.kind, o.amount_cents, o.subject, o.label, o.means,'
+    ' o.reference, o.paid_on FROM ledger_operation o WHERE o."group" = {} AND '
+)
+_SETTLEMENTS = (
+    "SELECT l.payment, l.subject FROM ledger_settlement l"
+    ' JOIN ledger_operation o ON o.id = l.payment WHERE o."group" = {} AND '
+)
+
+
+async def _accounts(group_id: int, who: str, value: int) -> tuple[dict, dict]:
+    """Every operation of these members in the group, and the payments' settlements: two
+    queries. `who`: "catalog" (the subscribers of the contract `value`) or "user"."""
+    ops = await fetch(Operation, _OPERATIONS + _WHO[who] + " ORDER BY o.id", group_id, value)
     by_user: dict[int, list[dict]] = {}
     for op in ops:
         by_user.setdefault(op["user"], []).append(op)
-    links = await settlements_of([o["id"] for o in ops if o["kind"] in PAYMENT_KINDS])
+    links: dict[int, list[str]] = {}
+    for row in await fetch(Operation, _SETTLEMENTS + _WHO[who] + " ORDER BY l.id", group_id, value):
+        links.setdefault(row["payment"], []).append(row["subject"])
     return by_user, links
 
 
@@ -149,13 +154,31 @@ class ContractPlan:
         """The cheques still expected, by member then instalment (the list to print)."""
         return [(m, i) for m in self.members for i in m.expected]
 
+    @property
+    def pages(self) -> int:
+        return max(1, -(-len(self.members) // PAGE_SIZE))
+
+    def page_of(self, subscription_id: int) -> int:
+        """The page where this subscription is shown (1 if it is not the contract's)."""
+        for index, member in enumerate(self.members):
+            if member.subscription["id"] == subscription_id:
+                return index // PAGE_SIZE + 1
+        return 1
+
+    def page(self, number: int) -> tuple[int, list[MemberPlan]]:
+        """The page `number` (within the pages) and its subscriptions: the ÉCHÉANCIER shows
+        PAGE_SIZE of them at a time, with the contract's totals over all of them."""
+        number = max(1, min(number, self.pages))
+        start = (number - 1) * PAGE_SIZE
+        return number, self.members[start : start + PAGE_SIZE]
+
 
 async def contract_plan(group_id: int, catalog_id: int) -> ContractPlan:
     """Every subscription of the contract with its plan: four queries whatever the number
     of members (subscriptions and their baskets' totals, operations, settlements)."""
     terms = await terms_of(catalog_id)
     subs = await subscriptions.subscriptions_of_catalog(catalog_id)
-    by_user, links = await _accounts(group_id, sorted({s["user"] for s in subs}))
+    by_user, links = await _accounts(group_id, "catalog", catalog_id)
     return ContractPlan(
         terms, [member_plan(s, by_user.get(s["user"], []), links, terms) for s in subs]
     )
@@ -164,7 +187,7 @@ async def contract_plan(group_id: int, catalog_id: int) -> ContractPlan:
 async def plan_of(group_id: int, subscription: dict) -> MemberPlan:
     """One member's plan (MES CONTRATS)."""
     terms = await terms_of(subscription["catalog"])
-    by_user, links = await _accounts(group_id, [subscription["user"]])
+    by_user, links = await _accounts(group_id, "user", subscription["user"])
     return member_plan(subscription, by_user.get(subscription["user"], []), links, terms)
 
 

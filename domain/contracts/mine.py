@@ -10,6 +10,8 @@ from domain import subscriptions
 from domain.contracts import absences, catalog_dates, in_period, instalments, sharing, terms_of
 from domain.kernel.clock import now
 from domain.kernel.dates import label
+from domain.members import consent
+from domain.ordering import minimums
 from domain.tables import OrderLine, User
 
 
@@ -22,13 +24,16 @@ async def my_contracts(group_id: int, user_id: int, moment: datetime | None = No
             continue
         terms = await terms_of(contract["id"])
         absent = await absences.declared(sub["id"])
-        dates = in_period(await catalog_dates(contract["id"]), sub)
+        every = await catalog_dates(contract["id"])
+        dates = in_period(every, sub)
         share = await sharing.share_of(sub["id"])
+        if share is not None:  # names as the group shows them (members.consent)
+            await consent.mask(group_id, [share], user_key="partner")
         partner_turns = sharing.turns(dates, sub, share)
         holder = sub["user"] == user_id
         other = ""
         if share is not None:
-            other = sharing.name(share) if holder else await _holder_name(sub["user"])
+            other = sharing.name(share) if holder else await _holder_name(group_id, sub["user"])
         contract["terms"] = terms
         contract["shared_with"] = other
         contract["holder"] = holder
@@ -50,17 +55,24 @@ async def my_contracts(group_id: int, user_id: int, moment: datetime | None = No
         contract["absences"] = len(absent)
         if contract["kind"] == "variable" and terms.minimum_total_cents:
             contract["ordered_cents"] = await _ordered(sub["id"])
+            # Pro-rated to the member's dates, enforced from their last one (ordering).
+            where = minimums.standing(terms.minimum_total_cents, every, sub, absent)
+            contract["minimum"] = where
+            contract["last_label"] = label(where.last["starts_at"]) if where.last else ""
         contract["plan"] = await instalments.plan_of(group_id, sub)
     return contracts
 
 
-async def _holder_name(user_id: int) -> str:
+async def _holder_name(group_id: int, user_id: int) -> str:
     row = (
-        await User.select(User.first_name, User.last_name, User.email)
+        await User.select(User.id, User.first_name, User.last_name, User.email)
         .where(User.id == user_id)
         .first()
     )
-    return sharing.name(row) if row else ""
+    if row is None:
+        return ""
+    await consent.mask(group_id, [row], user_key="id")
+    return sharing.name(row)
 
 
 async def _ordered(subscription_id: int) -> int:

@@ -6,11 +6,15 @@ l'autre »); an absence does not move the turns.
 Who collects shows in each holder's MES CONTRATS (their own dates), on the liste
 d'émargement (« retiré par … ») and in the reminders, which go to the one whose turn it is
 (notifications.py asks `reroute`). The order, its debt and its payments stay the holder's:
-the basket is one subscription."""
+the basket is one subscription.
+
+The coordinator sets the second holder (SOUSCRIPTIONS), and so does the holder, from MES
+CONTRATS, by the e-mail of a member of the group; an address that is no member's is
+refused in the same words whether an account has it or not."""
 
 from __future__ import annotations
 
-from domain.accounts import display_name
+from domain.accounts import check_email, display_name, normalize_email
 from domain.contracts import catalog_dates, in_period
 from domain.kernel.errors import FieldErrors
 from domain.members import consent
@@ -72,27 +76,10 @@ async def shares_of_catalog(catalog_id: int) -> dict[int, dict]:
     return {r["subscription"]: r for r in rows}
 
 
-async def set_partner(
-    *,
-    group_id: int,
-    catalog_id: int,
-    subscription_id: int,
-    partner_id: int | None,
-    partner_first: bool,
-    by_user_id: int,
-) -> None:
-    """The second holder of a subscription (None: the basket is no longer shared), and who
-    starts. One statement."""
-    sub = (
-        await Subscription.select(Subscription.id, Subscription.user)
-        .where((Subscription.id == subscription_id) & (Subscription.catalog == catalog_id))
-        .first()
-    )
-    if sub is None:
-        raise NotFound("Souscription introuvable.")
-    if partner_id is None:
-        await SharedBasket.delete().where(SharedBasket.subscription == subscription_id)
-        return
+async def _refuse_partner(group_id: int, catalog_id: int, sub: dict, partner_id: int) -> None:
+    """Who may not be the second holder of this subscription, with the message at the
+    field. A person already sharing another basket of the contract is refused: a member
+    has one basket of a contract."""
     if partner_id == sub["user"]:
         raise FieldErrors({"partner": "Le second titulaire doit être une autre personne."})
     if not await Membership.exists().where(
@@ -105,9 +92,19 @@ async def set_partner(
         & Subscription.ended_at.is_null()
     ):
         raise FieldErrors({"partner": "Cette personne a déjà sa propre souscription à ce contrat."})
+    if await SharedBasket.exists().where(
+        (SharedBasket.partner == partner_id)
+        & (SharedBasket.subscription != sub["id"])
+        & (SharedBasket.subscription.catalog == catalog_id)
+        & SharedBasket.subscription.ended_at.is_null()
+    ):
+        raise FieldErrors({"partner": "Cette personne partage déjà un autre panier de ce contrat."})
+
+
+async def _save(sub: dict, partner_id: int, partner_first: bool, by_user_id: int) -> None:
     await SharedBasket.insert(
         SharedBasket(
-            subscription=subscription_id,
+            subscription=sub["id"],
             partner=partner_id,
             partner_first=partner_first,
             updated_by=by_user_id,
@@ -117,6 +114,101 @@ async def set_partner(
         action="DO UPDATE",
         values=[SharedBasket.partner, SharedBasket.partner_first, SharedBasket.updated_by],
     )
+
+
+async def set_partner(
+    *,
+    group_id: int,
+    catalog_id: int,
+    subscription_id: int,
+    partner_id: int | None,
+    partner_first: bool,
+    by_user_id: int,
+) -> None:
+    """The coordinator's form: the second holder of a subscription (None: the basket is no
+    longer shared), and who starts. One statement."""
+    sub = (
+        await Subscription.select(Subscription.id, Subscription.user)
+        .where((Subscription.id == subscription_id) & (Subscription.catalog == catalog_id))
+        .first()
+    )
+    if sub is None:
+        raise NotFound("Souscription introuvable.")
+    if partner_id is None:
+        await SharedBasket.delete().where(SharedBasket.subscription == subscription_id)
+        return
+    await _refuse_partner(group_id, catalog_id, sub, partner_id)
+    await _save(sub, partner_id, partner_first, by_user_id)
+
+
+# ---- the holder's own form (MES CONTRATS → « Partager mon panier ») ---------------------
+
+NOT_A_MEMBER = (
+    "Aucun membre du groupe n'a cette adresse e-mail : vérifiez-la, ou demandez à la "
+    "personne de rejoindre le groupe d'abord."
+)
+
+
+async def own_subscription(catalog_id: int, user_id: int) -> dict | None:
+    """The member's current subscription to the contract as its holder (a second holder
+    has none: only the holder shares the basket)."""
+    return (
+        await Subscription.select(
+            Subscription.id, Subscription.user, Subscription.catalog.group.as_alias("group_id")
+        )
+        .where(
+            (Subscription.catalog == catalog_id)
+            & (Subscription.user == user_id)
+            & Subscription.ended_at.is_null()
+        )
+        .first()
+    )
+
+
+async def holder_page(group_id: int, catalog_id: int, user_id: int) -> dict:
+    """The holder's subscription and its share (names as the group shows them); NotFound
+    for anyone else."""
+    sub = await own_subscription(catalog_id, user_id)
+    if sub is None or sub["group_id"] != group_id:
+        raise NotFound("Vous n'êtes pas titulaire d'une souscription à ce contrat.")
+    share = await share_of(sub["id"])
+    if share is not None:
+        await consent.mask(group_id, [share], user_key="partner")
+    return {"subscription": sub, "share": share}
+
+
+async def share_as_holder(
+    *, group_id: int, catalog_id: int, user_id: int, email: str, partner_first: bool
+) -> dict:
+    """The holder names their second holder by the e-mail of a member of the group. An
+    address that is no member's gets one message, whether an account has it or not (one
+    query either way). One statement once checked; the same form twice is the same row."""
+    sub = (await holder_page(group_id, catalog_id, user_id))["subscription"]
+    address = normalize_email(email or "")
+    errors = check_email(address, "partner")
+    if errors:
+        raise FieldErrors(errors)
+    found = (
+        await Membership.select(Membership.user)
+        .where((Membership.group == group_id) & (Membership.user.email == address))
+        .first()
+    )
+    if found is None:
+        raise FieldErrors({"partner": NOT_A_MEMBER})
+    await _refuse_partner(group_id, catalog_id, sub, found["user"])
+    await _save(sub, found["user"], partner_first, user_id)
+    return (await holder_page(group_id, catalog_id, user_id))["share"]
+
+
+async def unshare_as_holder(*, group_id: int, catalog_id: int, user_id: int) -> bool:
+    """The holder's basket is no longer shared (one statement). False: it was not."""
+    sub = (await holder_page(group_id, catalog_id, user_id))["subscription"]
+    gone = (
+        await SharedBasket.delete()
+        .where(SharedBasket.subscription == sub["id"])
+        .returning(SharedBasket.id)
+    )
+    return bool(gone)
 
 
 async def collectors(catalog_id: int, distribution_id: int) -> dict[int, str]:

@@ -258,6 +258,10 @@ async def set_quantity(
             await apply_line(order, product, qty, subscription_id)
             total = await refresh_total(order["id"])
             if order["state"] == "validated":
+                if qty < old and dist["group_kind"] == "amap":  # a contract's minimums
+                    await minimums.check(
+                        order["id"], lowered=[product["catalog"]], product_id=product_id
+                    )
                 await ledger.follow([order["id"]])  # its debt follows the validated order
                 if ctx is not None:
                     mail_ids = await queue_recap(order["id"], user_id, dist, ctx)
@@ -339,6 +343,9 @@ async def submit_basket(
             )
             return order or {}, []
         order = await order_for_update(user_id, distribution_id)
+        # A validated order of an AMAP: what its contracts' minimums compare the change with.
+        watched = order["state"] == "validated" and dist["group_kind"] == "amap"
+        old_lines = await minimums.lines_of(order["id"]) if watched else []
         kept = {}
         if closed:
             lines = await OrderLine.select(OrderLine.product, OrderLine.quantity).where(
@@ -361,14 +368,24 @@ async def submit_basket(
         if errors:
             raise BasketErrors(errors)  # leaves the transaction: everything is rolled back
         total = await refresh_total(order["id"])
+        before = minimums.totals_of(old_lines)
+        less = [
+            line["product"]
+            for line in old_lines
+            if parsed.get(line["product"], line["quantity"]) < line["quantity"]
+        ]
+        shown_at = min(less) if less else None  # a refusal is shown at a line lowered
         if validate:
             if total == 0:
                 raise OrderingError("Votre panier est vide.")
-            await minimums.check(order["id"])  # a variable contract's minimum order
+            # A variable contract's minimums (per distribution, over the contract).
+            await minimums.check(order["id"], validating=True, before=before, product_id=shown_at)
             mail_ids = await _validate(order, user_id, dist, ctx)
             # The debt arises with the validation (the ledger being on), or follows it.
             await ledger.follow([order["id"]], create=True)
         elif order["state"] == "validated":
+            if watched:
+                await minimums.check(order["id"], before=before, product_id=shown_at)
             await ledger.follow([order["id"]])
         if join:
             mail_ids += await join_with_order(user_id, group_id, ctx)

@@ -38,6 +38,7 @@ from domain.ordering import (
     OrderingError,
     check_access,
     check_maximum,
+    minimums,
     not_enough,
     parse_quantity,
     window_state,
@@ -245,6 +246,11 @@ async def change_line(
                 product, done["new"], done["total"], order_state, done["stock_left"]
             )
             if order_state == "validated":
+                if done["new"] < done["old"] and row["group_kind"] == "amap":
+                    # A contract's minimums: refused, the transaction rolls the change back.
+                    await minimums.check(
+                        order_id, lowered=[product["catalog"]], product_id=product_id
+                    )
                 await ledger.follow([order_id])  # its debt follows the validated order
             if order_state == "validated" and ctx is not None:
                 recipient = {

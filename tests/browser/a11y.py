@@ -141,6 +141,7 @@ VARIANTS: dict[str, Callable[[dict], list[str]]] = {
 PER_ROUTE: dict[str, dict[str, Callable[[dict], object]]] = {
     "/g/{slug:str}/contrats/{catalog_id:int}": {"catalog_id": lambda w: w["contract"]},
     "/g/{slug:str}/contrats/{catalog_id:int}/absences": {"catalog_id": lambda w: w["contract"]},
+    "/g/{slug:str}/contrats/{catalog_id:int}/partage": {"catalog_id": lambda w: w["contract"]},
     "/g/{slug:str}/distributions/{distribution_id:int}/valider": {
         "distribution_id": lambda w: w["past"]
     },

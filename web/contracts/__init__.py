@@ -4,6 +4,6 @@ the second holder of a shared basket. Wired through web/subscriptions.py's handl
 
 from __future__ import annotations
 
-from web.contracts import members, plans
+from web.contracts import members, plans, sharing
 
-handlers = [*plans.handlers, *members.handlers]
+handlers = [*plans.handlers, *members.handlers, *sharing.handlers]

@@ -1,4 +1,4 @@
-"""The member's side of a contract: the absences page of MES CONTRATS."""
+"""The member's side of a contract: the absences page of MES CONTRATS (declare, cancel)."""
 
 from __future__ import annotations
 
@@ -77,4 +77,30 @@ async def declare_absences(
     return redirect(request, f"/g/{slug}/contrats")
 
 
-handlers = [absences_page, declare_absences]
+@post(ABSENCES + "/annuler", opt=policy(Policy.MEMBER))
+async def cancel_absence(
+    request: Request, slug: str, catalog_id: int, data: Annotated[dict[str, str], Form]
+) -> object:
+    """« Annuler cette absence »: the basket comes back, until the same deadline."""
+    _amap_only(request)
+    await catalog_of_group(request, catalog_id)
+    try:
+        done = await absences.cancel(
+            catalog_id=catalog_id,
+            user_id=request.state.user["id"],
+            distribution_id=forms.an_id(data.get("d", "")),
+            key=data.get("key"),
+        )
+    except FieldErrors as error:
+        return await _page(request, catalog_id, error.errors)
+    if done is not None:
+        flash(
+            request,
+            "Absence annulée : votre panier de cette distribution est rétabli."
+            if done
+            else "Absence annulée : commandez pour cette distribution depuis COMMANDES.",
+        )
+    return redirect(request, f"/g/{slug}/contrats")
+
+
+handlers = [absences_page, declare_absences, cancel_absence]

@@ -101,9 +101,14 @@ async def save_terms(
     return redirect(request, _url(request, catalog_id, "contrat"))
 
 
-async def _plan_page(request: Request, catalog_id: int, errors=None, form=None, which=0):
+async def _plan_page(
+    request: Request, catalog_id: int, errors=None, form=None, which=0, page: object = ""
+):
     catalog = await managed_catalog(request, catalog_id, edit=True)
     found = await instalments.contract_plan(request.state.group["id"], catalog_id)
+    number = found.page_of(which) if which else forms.page_number(page)
+    number, members = found.page(number)
+    here = _url(request, catalog_id, "echeancier")
     return render(
         request,
         "contracts/plan.html",
@@ -112,6 +117,13 @@ async def _plan_page(request: Request, catalog_id: int, errors=None, form=None, 
             catalog,
             "echeancier",
             plan=found,
+            members=members,
+            page=number,
+            page_size=instalments.PAGE_SIZE,
+            paging={
+                "previous": f"{here}?page={number - 1}" if number > 1 else "",
+                "next": f"{here}?page={number + 1}" if number < found.pages else "",
+            },
             errors=errors or {},
             form=form or {},
             which=which,
@@ -125,10 +137,11 @@ async def _plan_page(request: Request, catalog_id: int, errors=None, form=None, 
 
 
 @get(BASE + "/echeancier", opt=policy(Policy.COORDINATOR), name="contract_plan")
-async def plan_page(request: Request, slug: str, catalog_id: int) -> object:
-    """Each subscriber's plan: cheques received, expected, what is left; the contract's."""
+async def plan_page(request: Request, slug: str, catalog_id: int, page: str = "") -> object:
+    """Each subscriber's plan: cheques received, expected, what is left (a page of them);
+    the contract's."""
     _amap_only(request)
-    return await _plan_page(request, catalog_id)
+    return await _plan_page(request, catalog_id, page=page)
 
 
 @get(BASE + "/echeancier/cheques", opt=policy(Policy.COORDINATOR))
@@ -175,7 +188,9 @@ async def record_cheque(
         return await _plan_page(request, catalog_id, error.errors, data, subscription_id)
     if done is not None:
         flash(request, "Paiement enregistré.")
-    return redirect(request, _url(request, catalog_id, f"echeancier#s{subscription_id}"))
+    page = forms.page_number(data.get("page", ""))
+    tail = f"?page={page}" if page > 1 else ""
+    return redirect(request, _url(request, catalog_id, f"echeancier{tail}#s{subscription_id}"))
 
 
 handlers = [terms_page, save_terms, plan_page, cheques_page, record_cheque]

@@ -336,8 +336,9 @@ async def submit_order(
         )
     except BasketErrors as error:
         return await _page(request, distribution_id, errors=error.errors, **view)
-    except OrderingError as error:
-        return await _page(request, distribution_id, errors={0: error.message}, **view)
+    except OrderingError as error:  # shown at its line when it has one (a minimum)
+        errors = {error.product_id or 0: error.message}
+        return await _page(request, distribution_id, errors=errors, **view)
     await mail_jobs.hand_over(mail_ids)
     back = _page_url(request, distribution_id) + lines.view_query(section, q)
     if ask_names:

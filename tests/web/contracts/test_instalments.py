@@ -145,3 +145,70 @@ async def test_only_the_contracts_coordinator_and_admins_see_and_record(app, cli
     for email in ("coord@example.org", "admin@example.org"):
         allowed = await as_user(app, email)
         assert (await allowed.get(plan)).status_code == 200
+
+
+async def test_the_plan_shows_fifty_subscriptions_a_page_with_the_contracts_totals(app, client):
+    from domain.demo import world as build
+
+    w = await contract_world()
+    await login(client, "coord@example.org")
+    await post_form(client, f"{w['base']}/contrat", PLAN)
+    people = await build.people(
+        54, email="p{i}@example.org", first_name="Prénom{i}", last_name="Abel{i:03d}", start=10
+    )
+    await build.join(w["group"]["id"], people)
+    season = build.season()
+    for person in people:
+        await build.subscription(person, w["catalog"], **season, lines={w["basket"]: 1})
+    last = await _subscribed(app, client, w, "m0@example.org")  # Nom0: the 55th, on page 2
+    first_page = await client.get(f"{w['base']}/echeancier")
+    assert first_page.text.count('<section class="card" id="s') == 50
+    text = shown(first_page)
+    assert "Souscriptions 1 à 50 sur 55." in text and "Page 1 sur 2" in text
+    assert "Contrat : 180,00 € dû" in text and "Suivantes" in text
+    second = await client.get(f"{w['base']}/echeancier?page=2")
+    assert second.text.count('<section class="card" id="s') == 5
+    assert "Souscriptions 51 à 55 sur 55." in shown(second) and "Précédentes" in shown(second)
+    assert "Contrat : 180,00 € dû" in shown(second)
+    beyond = await client.get(f"{w['base']}/echeancier?page=99")
+    assert "Page 2 sur 2" in shown(beyond)
+    # A refused cheque is shown on the page of its subscription, at its field.
+    url = f"{w['base']}/echeancier/{last['id']}/cheque"
+    refused = await post_form(client, url, {"amount": "-1"})
+    assert refused.status_code == 422 and f'id="s{last["id"]}"' in refused.text
+    assert "Indiquez un montant en euros" in shown(refused) and "Page 2 sur 2" in shown(refused)
+    # A cheque recorded from page 2 comes back to page 2.
+    done = await post_form(client, url, {"amount": "60", "page": "2"}, follow_redirects=False)
+    assert done.headers["location"].endswith(f"/echeancier?page=2#s{last['id']}")
+    # The list of cheques to print has them all: 3 of the member with a debt.
+    cheques = shown(await client.get(f"{w['base']}/echeancier/cheques"))
+    assert "2 chèques" in cheques
+
+
+async def test_the_plan_costs_the_same_queries_whatever_the_subscriptions(app, client):
+    """Subscriptions, accounts and settlements read by subqueries: the ÉCHÉANCIER and the
+    list of cheques cost as many queries with 3 subscriptions as with 30."""
+    from domain.demo import world as build
+    from tests.helpers import QueryCounter
+
+    w = await contract_world()
+    await login(client, "coord@example.org")
+    await post_form(client, f"{w['base']}/contrat", PLAN)
+    season = build.season()
+    counts = []
+    made = 0
+    for size in (3, 30):
+        people = await build.people(
+            size - made, email="q{i}@example.org", first_name="P{i}", last_name="N{i}", start=made
+        )
+        made = size
+        await build.join(w["group"]["id"], people)
+        for person in people:
+            await build.subscription(person, w["catalog"], **season, lines={w["basket"]: 1})
+        seen = []
+        for tail in ("", "/cheques"):
+            with QueryCounter() as counter:
+                assert (await client.get(f"{w['base']}/echeancier{tail}")).status_code == 200
+            seen.append(counter.count)
+        counts.append(seen)
+    assert counts[0] == counts[1], counts

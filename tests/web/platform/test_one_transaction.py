@@ -243,6 +243,19 @@ WRITING_ROUTES: dict[str, tuple[tuple[str, ...], str]] = {
         "one transaction (form key, subscription lock, absences, baskets and stock, the "
         "subscription's debt)",
     ),
+    "POST /g/{slug:str}/contrats/{catalog_id:int}/absences/annuler": (
+        ("domain.contracts.absences.cancel",),
+        "one transaction (form key, subscription lock, the absence, the basket and its "
+        "stock, the subscription's debt)",
+    ),
+    "POST /g/{slug:str}/contrats/{catalog_id:int}/partage": (
+        ("domain.contracts.sharing.share_as_holder",),
+        "one statement (the share's upsert), every refusal checked before it",
+    ),
+    "POST /g/{slug:str}/contrats/{catalog_id:int}/partage/retirer": (
+        ("domain.contracts.sharing.unshare_as_holder",),
+        ONE_STATEMENT,
+    ),
     "POST /g/{slug:str}/catalogues/{catalog_id:int}/souscriptions/{subscription_id:int}/partage": (
         ("domain.contracts.sharing.set_partner",),
         ONE_STATEMENT,
