@@ -26,7 +26,7 @@ import pytest
 from domain import outbox
 from domain.tables import OutboxMail
 from jobs import mail as mail_jobs
-from tests.stack import Mailbox, free_port
+from tests.stack import Mailbox, free_port, wait_until
 
 SITE = {"site_name": "Circuit Court", "url": "http://localhost"}
 
@@ -127,6 +127,15 @@ async def test_a_killed_workers_mails_go_out_once_within_a_minute_of_a_new_worke
     # its memory (prefetched from Redis, not acknowledged). Then it dies there.
     await wait_rows(slow, 30, state="sending")
     assert await asyncio.to_thread(stalling_smtp.stalled.wait, 30), first.output()
+    # Both DATA must have reached the server before the kill: a DATA still in the socket's
+    # buffer when the worker dies is read after `stall` goes off, and accepted (the mail
+    # is then received twice, as SMTP allows: the sender never got its 250).
+    slow_addresses = [f"slow{n}@example.org" for n in range(2)]
+
+    async def both_in_data() -> bool:
+        return all(stalling_smtp.data_count.get(a, 0) for a in slow_addresses)
+
+    await wait_until(both_in_data, seconds=30, what="les deux DATA bloqués")
     first.kill()
     stalling_smtp.stall = False
     stalling_smtp.release.set()
