@@ -34,7 +34,7 @@ from jobs import mail as mail_jobs
 from web.access import Policy, policy
 from web.accounts import mail_context, names_needed, names_url
 from web.groups import group_context
-from web.ordering import lines
+from web.ordering.lines import change_answer, page_context, slots, view_query
 from web.pages import redirect, render
 from web.payments.common import words
 
@@ -128,7 +128,7 @@ async def _page(
     basket, user_id = await _basket(request, distribution_id)
     url = _page_url(request, distribution_id)
     if ask_names and user_id is not None and basket.state == "open" and names_needed(request):
-        return redirect(request, names_url(url + lines.view_query(section, q)))
+        return redirect(request, names_url(url + view_query(section, q)))
     errors = extra.pop("errors", {})
     # A beneficiary whose access to the grocery ended: the page says why, nothing to change.
     ended = basket.access_ended_on
@@ -145,7 +145,7 @@ async def _page(
         label=label,
         payment=payment,
         access_message=access_ended_message(ended) if ended else "",
-        **lines.page_context(request, basket, url, section=section, q=q, errors=errors),
+        **page_context(request, basket, url, section=section, q=q, errors=errors),
         **words(),
         **extra,
     )
@@ -242,7 +242,7 @@ async def change_line(
     context = {
         "group": group,
         "p": product,
-        "s": lines.slots(quantity),
+        "s": slots(quantity),
         "error": error,
         "total_cents": total,
         "order_state": state,
@@ -253,7 +253,7 @@ async def change_line(
     if not request.htmx:
         # Without htmx this URL is not used by the page; answer with the page anyway.
         return redirect(request, f"/g/{slug}/commandes/{distribution_id}")
-    return lines.change_answer(request, context, data.get("w", ""))
+    return change_answer(request, context, data.get("w", ""))
 
 
 GUEST_KEYS_KEPT = 50  # a replay comes within seconds: the last taps' keys are enough
@@ -340,7 +340,7 @@ async def submit_order(
         errors = {error.product_id or 0: error.message}
         return await _page(request, distribution_id, errors=errors, **view)
     await mail_jobs.hand_over(mail_ids)
-    back = _page_url(request, distribution_id) + lines.view_query(section, q)
+    back = _page_url(request, distribution_id) + view_query(section, q)
     if ask_names:
         return redirect(request, names_url(back))
     if validate:
@@ -367,7 +367,7 @@ async def _guest_submit(
                 request, distribution_id, errors={0: "Votre panier est vide."}, **view
             )
         return redirect(request, f"{page}/finaliser")
-    return redirect(request, page + lines.view_query(view["section"], view["q"]))
+    return redirect(request, page + view_query(view["section"], view["q"]))
 
 
 @get("/g/{slug:str}/commandes/{distribution_id:int}/finaliser", opt=policy(Policy.GROUP_PUBLIC))

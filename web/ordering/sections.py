@@ -18,7 +18,7 @@ from litestar.exceptions import NotFoundException
 
 from domain.ordering import sections
 from web.access import Policy, policy
-from web.ordering import lines
+from web.ordering.lines import lines_of, page_context, view_query
 from web.ordering.pages import _basket, _page_url
 from web.pages import redirect
 
@@ -50,13 +50,13 @@ async def section_lines(request: Request, slug: str, distribution_id: int, secti
     """One section, open, with its lines (replaces its heading's link)."""
     url = _page_url(request, distribution_id)
     if not request.htmx:
-        return redirect(request, url + lines.view_query(section, None))
+        return redirect(request, url + view_query(section, None))
     basket, _ = await _basket(request, distribution_id)
     found = sections.section_of(list(basket.products.values()), basket.quantities, section)
     if found is None:
         raise NotFoundException("Ce rayon n'existe plus : rechargez la page.")
     editable = basket.state == "open" and basket.access_ended_on is None
-    [shown] = lines.lines_of(request, [found.products], basket.quantities, url, editable, {})
+    [shown] = lines_of(request, [found.products], basket.quantities, url, editable, {})
     return private_fragment(request, _html(request, {"section": found, "shown_lines": shown}))
 
 
@@ -70,9 +70,9 @@ async def search_lines(
     """The products matching `q` across the sections (or, `q` emptied, the headings again)."""
     url = _page_url(request, distribution_id)
     if not request.htmx:
-        return redirect(request, url + lines.view_query(None, q))
+        return redirect(request, url + view_query(None, q))
     basket, _ = await _basket(request, distribution_id)
-    return private_fragment(request, _html(request, lines.page_context(request, basket, url, q=q)))
+    return private_fragment(request, _html(request, page_context(request, basket, url, q=q)))
 
 
 handlers = [section_lines, search_lines]
