@@ -271,18 +271,23 @@ async def basket(
         quantities = dict(guest)
     # A catalog whose own window is not open at this date is not offered; lines already in
     # the basket stay shown (and counted), but cannot change.
+    # Both are the catalog's (its dates, its window at this date): decided once per catalog.
     moment = now()
     closed: dict[int, str] = {}
-    for p in rows:
-        if p["catalog"] not in closed and (p["catalog_opens_at"] or p["catalog_closes_at"]):
-            state = catalog_window(p, moment)
-            if state != "open":
-                closed[p["catalog"]] = state
+    offered: dict[int, bool] = {}  # catalog -> delivers that day and its window is open
     day = dist["starts_at"].astimezone(UTC).date()
+    for p in rows:
+        if p["catalog"] not in offered:
+            if p["catalog_opens_at"] or p["catalog_closes_at"]:
+                state = catalog_window(p, moment)
+                if state != "open":
+                    closed[p["catalog"]] = state
+            offered[p["catalog"]] = p["catalog"] not in closed and in_period(p, dist, day)
     products = [
         p
         for p in rows
-        if in_period(p, dist, day) and (p["catalog"] not in closed or quantities.get(p["id"]))
+        if offered[p["catalog"]]
+        or (quantities.get(p["id"]) and p["catalog"] in closed and in_period(p, dist, day))
     ]
     vendors: list[dict] = []
     by_id: dict[int, dict] = {}

@@ -92,18 +92,29 @@ def _runs(products: list[dict]) -> list[Section]:
 
 
 def sections_of(products: list[dict]) -> list[Section]:
-    """The page's products in sections (see the module's docstring), each product in one."""
+    """The page's products in sections (see the module's docstring), each product in one.
+    The work per product is a dictionary look-up: a category's key is worked out once per
+    distinct spelling of it (a shop has a few, for hundreds of products)."""
     categories: dict[str, Section] = {}
+    section_of_category: dict[str | None, Section | None] = {}
     rest = []
     for p in products:
-        slug = _slug(p["category"] or "")
-        if not slug:
+        category = p["category"]
+        if category in section_of_category:
+            found = section_of_category[category]
+        else:
+            slug = _slug(category or "")
+            found = None
+            if slug:
+                key = f"c-{slug}"
+                found = categories.get(key)
+                if found is None:
+                    found = categories[key] = Section(key, " ".join(category.split()))
+            section_of_category[category] = found
+        if found is None:
             rest.append(p)
-            continue
-        key = f"c-{slug}"
-        if key not in categories:
-            categories[key] = Section(key, " ".join(p["category"].split()))
-        categories[key].products.append(p)
+        else:
+            found.products.append(p)
     if categories:
         named = sorted(categories.values(), key=lambda s: (fold(s.title), s.key))
         return named + _by_catalog(rest)
@@ -111,17 +122,27 @@ def sections_of(products: list[dict]) -> list[Section]:
     return grouped if len(grouped) > 1 else _runs(products)
 
 
-def _haystack(product: dict) -> str:
-    return fold(f"{product['name']} {product['category'] or ''} {product['vendor_name'] or ''}")
-
-
 def search(products: list[dict], query: str) -> list[dict]:
     """The products whose name, category or producer has every word of the query, accents
-    and case aside (« pates » finds « Pâtes »), in the page's order."""
+    and case aside (« pates » finds « Pâtes »), in the page's order.
+
+    A word (no space in it) is in « name category producer », folded, when it is in one of
+    the three folded apart (`fold` joins words with one space): the few categories and
+    producers of a shop are folded once per search, not once per product."""
     words = fold(query[:QUERY_MAX]).split()[:WORDS_MAX]
     if not words:
         return []
-    return [p for p in products if all(word in _haystack(p) for word in words)]
+    folded: dict[tuple, str] = {}  # (category, producer) -> the two folded
+    found = []
+    for p in products:
+        pair = (p["category"], p["vendor_name"])
+        hay = folded.get(pair)
+        if hay is None:
+            hay = folded[pair] = f"{fold(pair[0] or '')} {fold(pair[1] or '')}"
+        name = fold(p["name"])
+        if all(word in name or word in hay for word in words):
+            found.append(p)
+    return found
 
 
 def view(
