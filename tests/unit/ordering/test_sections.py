@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import example, given
+from hypothesis import strategies as st
+
 from domain.kernel.wording import fold
 from domain.ordering import sections
 
@@ -70,3 +73,31 @@ def test_a_small_shop_is_not_sectioned_and_a_search_wins_over_a_section():
     assert shown.sectioned and [p["id"] for p in shown.shown] == [999]
     assert [p["id"] for p in shown.basket] == [999]
     assert {s.key: s.in_basket for s in shown.sections} == {"c-cafe": 1, "c-the": 0}
+
+
+_TEXT = st.text(alphabet="aAéÉœß -_\u0301", max_size=6)
+
+
+@given(
+    st.lists(st.tuples(_TEXT, st.none() | _TEXT, st.none() | _TEXT), min_size=1, max_size=6),
+    _TEXT,
+)
+@example([("b", "a", "a"), ("b", "\u0301a", "é")], "aa")  # a word across two: none
+@example([("b", "Œ", "a"), ("b", "\u0301a", "é")], "oe É")
+def test_a_search_finds_what_the_folded_name_category_and_producer_hold(rows, query):
+    """Folding the three apart (the categories and producers once per search) finds what
+    folding « name category producer » finds, accents combining or not, words or none."""
+    items = [
+        product(i, name, category, vendor=(i, vendor))
+        for i, (name, category, vendor) in enumerate(rows)
+    ]
+    words = fold(query[: sections.QUERY_MAX]).split()[: sections.WORDS_MAX]
+    expected = [
+        p["id"]
+        for p in items
+        if words
+        and all(
+            w in fold(f"{p['name']} {p['category'] or ''} {p['vendor_name'] or ''}") for w in words
+        )
+    ]
+    assert [p["id"] for p in sections.search(items, query)] == expected
