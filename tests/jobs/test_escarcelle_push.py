@@ -39,7 +39,7 @@ async def test_a_worker_killed_mid_push_makes_no_second_sale(
         validate=True,
     )
     # The first sale is made in Escarcelle, its answer held back 30 s: the worker dies then.
-    simulator.fault("slow_after", path="/sales", count=1, delay=30)
+    simulator.fault("slow_after", path="/sales", count=1, delay=120)
     env = {"ESCARCELLE_URL": simulator.url, "ESCARCELLE_LEASE_SECONDS": "2"}
     first = start_worker(**env)
     from jobs import escarcelle as escarcelle_jobs
@@ -49,7 +49,7 @@ async def test_a_worker_killed_mid_push_makes_no_second_sale(
     async def made_once():
         return len(simulator.state()["sales"]) == 1
 
-    await wait_until(made_once, seconds=30, what="la première vente faite dans Escarcelle")
+    await wait_until(made_once, seconds=90, what="la première vente faite dans Escarcelle")
     first.assert_running()
     first.kill()  # SIGKILL, mid-push
     # The three were claimed together (one chunk), none recorded sent: the first was made
@@ -69,7 +69,7 @@ async def test_a_worker_killed_mid_push_makes_no_second_sale(
         rows = await EscarcelleSale.select(EscarcelleSale.state)
         return [r["state"] for r in rows] == ["sent"] * 3
 
-    await wait_until(all_sent, seconds=40, what="les trois ventes envoyées")
+    await wait_until(all_sent, seconds=90, what="les trois ventes envoyées")
     sold = simulator.state()["sales"]
     assert len(sold) == 3
     assert sorted(s["client_id"] for s in sold) == ["C0001", "C0002", "C0003"]
