@@ -43,7 +43,10 @@ def _run(work: Callable[[], Awaitable[Any]]) -> Any:
 
     async def session() -> Any:
         await database.prepare_engine()
-        return await work()
+        try:
+            return await work()
+        finally:
+            await database.close_idle()
 
     return asyncio.run(session())
 
@@ -53,8 +56,15 @@ def migrate() -> None:
     from domain import database
 
     _settings()
+
+    async def run() -> None:
+        try:
+            await database.migrate()
+        finally:
+            await database.close_idle()
+
     try:
-        asyncio.run(database.migrate())
+        asyncio.run(run())
     except RuntimeError as error:
         raise click.ClickException(str(error)) from error
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import threading
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 
 
 class AppPostgresEngine(PostgresEngine):
@@ -41,6 +43,121 @@ class AppPostgresEngine(PostgresEngine):
             self.__dict__["_app_pool"] = None
 
 
+class AppSQLiteEngine(SQLiteEngine):
+    """Keeps its connections. Piccolo's engine opens a connection (a thread, the file, a
+    PRAGMA) for every query outside a transaction and for every transaction, then closes
+    it: 1.5 ms of CPU and several thread hops, against 0.15 ms for the query on an open
+    connection. Connections here are in autocommit mode (Piccolo's `isolation_level=None`),
+    so an idle one holds no snapshot and no lock; one that comes back inside a transaction
+    (a failed COMMIT) is rolled back first."""
+
+    __slots__ = ("_idle", "_idle_lock", "_idle_pid")
+    MAX_IDLE = 8
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._idle: list = []
+        self._idle_lock = threading.Lock()
+        self._idle_pid = os.getpid()
+
+    async def _acquire(self):
+        with self._idle_lock:
+            if self._idle_pid != os.getpid():
+                # A forked child: the parent's connection threads do not exist here.
+                self._idle, self._idle_pid = [], os.getpid()
+            connection = self._idle.pop() if self._idle else None
+        if connection is not None:
+            return connection
+        import aiosqlite
+
+        connecting = aiosqlite.connect(**self.connection_kwargs)
+        # Idle connections must not keep the interpreter from exiting (their thread waits
+        # for work); an autocommit connection has nothing to lose when it is cut.
+        connecting._thread.daemon = True
+        connection = await connecting
+        connection.row_factory = dict_factory
+        await connection.execute("PRAGMA foreign_keys = 1")
+        return connection
+
+    async def _release(self, connection) -> None:
+        try:
+            if connection.in_transaction:
+                await connection.rollback()
+        except Exception:
+            await connection.close()
+            return
+        with self._idle_lock:
+            if self._idle_pid == os.getpid() and len(self._idle) < self.MAX_IDLE:
+                self._idle.append(connection)
+                return
+        await connection.close()
+
+    async def close_idle(self) -> None:
+        with self._idle_lock:
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            with contextlib.suppress(Exception):
+                await connection.close()
+
+    async def _run_in_new_connection(self, query, args=None, query_type="generic", table=None):
+        connection = await self._acquire()
+        try:
+            return await self._run_in_existing_connection(
+                connection, query, args, query_type=query_type, table=table
+            )
+        finally:
+            await self._release(connection)
+
+    async def _run_in_existing_connection(
+        self, connection, query, args=None, query_type="generic", table=None
+    ):
+        # Piccolo repeats the PRAGMA before every statement; it is set once per connection.
+        async with connection.execute(query, args or []) as cursor:
+            return await cursor.fetchall()
+
+    def transaction(
+        self,
+        transaction_type: TransactionType = TransactionType.deferred,
+        allow_nested: bool = True,
+    ) -> SQLiteTransaction:
+        return _PooledTransaction(
+            engine=self, transaction_type=transaction_type, allow_nested=allow_nested
+        )
+
+
+class _PooledTransaction(SQLiteTransaction):
+    """Piccolo's transaction on a kept connection, given back whatever happens (Piccolo's
+    own leaves the connection open and the transaction current if COMMIT fails)."""
+
+    __slots__ = ()
+
+    async def __aenter__(self) -> SQLiteTransaction:
+        if self._parent is not None:
+            return self._parent
+        self.connection = await self.engine._acquire()
+        try:
+            await self.begin()
+        except BaseException:
+            await self.engine._release(self.connection)
+            raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
+
+    async def __aexit__(self, exception_type, exception, traceback) -> bool:
+        if self._parent:
+            return exception is None
+        try:
+            if exception:
+                if not self._rolled_back:
+                    await self.rollback()
+            elif not self._committed and not self._rolled_back:
+                await self.commit()
+        finally:
+            self.engine.current_transaction.reset(self.context)
+            await self.engine._release(self.connection)
+        return exception is None
+
+
 def engine_for_url(url: str) -> Engine:
     parts = urlsplit(url)
     if parts.scheme in ("postgres", "postgresql"):
@@ -55,7 +172,7 @@ def engine_for_url(url: str) -> Engine:
         )
     path = url.split("sqlite:///", 1)[1] if url.startswith("sqlite:///") else "var/app.sqlite3"
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return SQLiteEngine(path=path, timeout=30)
+    return AppSQLiteEngine(path=path, timeout=30)
 
 
 def db() -> Engine:
@@ -105,6 +222,17 @@ async def close_pool() -> None:
     engine = db()
     if isinstance(engine, PostgresEngine):
         await engine.close_connection_pool()
+    else:
+        await close_idle()
+
+
+async def close_idle() -> None:
+    """SQLite: the kept connections are closed (the last one to close folds the WAL into
+    the database file, as a command that ends should leave it). Nothing on PostgreSQL,
+    whose pool is the app's."""
+    engine = db()
+    if isinstance(engine, AppSQLiteEngine):
+        await engine.close_idle()
 
 
 async def migrate() -> None:
