@@ -10,7 +10,7 @@ from domain.database import fetch
 from domain.kernel.clock import now
 from domain.kernel.dates import label
 from domain.members import access_ended_on
-from domain.ordering import catalog_window_state, window_state
+from domain.ordering import catalog_window_state, sections, window_state
 from domain.tables import (
     CatalogDistribution,
     Distribution,
@@ -135,6 +135,10 @@ class Basket:
     closed_catalogs: dict[int, str] = field(default_factory=dict)  # their own window is not open
     # The last day of the member's access to a solidarity grocery, when it is over.
     access_ended_on: date | None = None
+    # A large shop read as its shelves (`basket(whole=False)`): the offered products counted
+    # by catalog and category (`n`), and the basket's products of a closed catalog; then
+    # `products` holds the basket's and the open section's only. None: every product read.
+    shelves: list[dict] | None = None
 
 
 # The page's reads as fixed SQL strings (Piccolo would build the same joins again on every
@@ -204,12 +208,35 @@ _PAGE_DISTRIBUTION = (  # column names from the table's definition, values param
     'LEFT JOIN membership m ON m."user" = {} AND m."group" = d."group" '
     'WHERE d.id = {} AND d."group" = {}'
 )
-_PAGE_PRODUCTS = (
+_PAGE_ROWS = (
     orderable_sql()
     .replace(" FROM product p ", ", l.quantity AS line_quantity FROM product p ")
     .replace(" WHERE ", ' LEFT JOIN order_line l ON l.product = p.id AND l."order" = {} WHERE ')
-    + " ORDER BY v.name, p.position, p.name, p.id"
 )
+_PAGE_ORDER = " ORDER BY v.name, p.position, p.name, p.id"
+_PAGE_PRODUCTS = _PAGE_ROWS + _PAGE_ORDER
+# A large shop's shelves: its products counted by catalog and category, with what decides
+# whether the catalog is offered at this date. A few rows, however many products.
+# Parameters: the distribution, True.
+_SHELF_COLUMNS = (
+    "c.id AS catalog, p.category AS category, v.id AS vendor_id, v.name AS vendor_name, "
+    "c.name AS catalog_name, c.starts_on AS starts_on, c.ends_on AS ends_on, "
+    "cd.orders_open_at AS catalog_opens_at, cd.orders_close_at AS catalog_closes_at"
+)
+_SHELVES = (
+    f"SELECT {_SHELF_COLUMNS}, COUNT(*) AS n {ORDERABLE_FROM} GROUP BY c.id, p.category, "
+    "v.id, v.name, c.name, c.starts_on, c.ends_on, cd.orders_open_at, cd.orders_close_at"
+)
+_SHELF = "(c.id = {} AND COALESCE(p.category, '') = {})"
+
+
+def _some_products_sql(guests: int, shelves: int) -> str:
+    """The page's products among the basket's (the order's lines, or `guests` ids of a
+    visitor's basket) and `shelves` shelves (an open section's). Parameters: those of
+    `_PAGE_PRODUCTS`, the ids, then (catalog, category) of each shelf."""
+    basket = "l.quantity IS NOT NULL" if not guests else f"p.id IN ({', '.join(['{}'] * guests)})"
+    opened = " OR ".join([_SHELF] * shelves) or "1 = 0"
+    return f"{_PAGE_ROWS} AND ({basket} OR {opened}){_PAGE_ORDER}"
 
 
 async def distribution_of(
@@ -245,10 +272,47 @@ def in_period(product: dict, dist: dict, day: date | None = None) -> bool:
     return not (product["ends_on"] and day > product["ends_on"])
 
 
+def _offered(rows: list[dict], dist: dict, moment) -> tuple[dict[int, bool], dict[int, str]]:
+    """Per catalog of the rows (products or shelves): whether it is offered (it delivers that
+    day and its own window is open), and the state of the windows not open. Both are the
+    catalog's: decided once per catalog."""
+    closed: dict[int, str] = {}
+    offered: dict[int, bool] = {}
+    day = dist["starts_at"].astimezone(UTC).date()
+    for p in rows:
+        if p["catalog"] not in offered:
+            if p["catalog_opens_at"] or p["catalog_closes_at"]:
+                state = catalog_window(p, moment)
+                if state != "open":
+                    closed[p["catalog"]] = state
+            offered[p["catalog"]] = p["catalog"] not in closed and in_period(p, dist, day)
+    return offered, closed
+
+
+async def _shelves(distribution_id: int, dist: dict, moment) -> tuple[list | None, dict]:
+    """The offered shelves of a shop large enough for sections read apart (None: a small
+    shop, or one whose sections are runs of names: every product is read), and the
+    catalogs whose window is not open."""
+    rows = await fetch(Product, _SHELVES, distribution_id, True)
+    offered, closed = _offered(rows, dist, moment)
+    rows = [r for r in rows if offered[r["catalog"]]]
+    if sum(r["n"] for r in rows) <= sections.SECTIONED_ABOVE or sections.in_runs(rows):
+        return None, {}
+    return rows, closed
+
+
 async def basket(
-    group_id: int, distribution_id: int, user_id: int | None, guest: dict[int, int] | None = None
+    group_id: int,
+    distribution_id: int,
+    user_id: int | None,
+    guest: dict[int, int] | None = None,
+    *,
+    whole: bool = True,
+    section: str | None = None,
 ) -> Basket | None:
-    """The ordering page: two queries, however many products."""
+    """The ordering page: two queries, however many products. `whole=False`: a large shop
+    may be read as its shelves (one query more) with only the basket's products and those
+    of `section` (a section's key): what its first load and a section show."""
     found = await fetch(
         Distribution, _PAGE_DISTRIBUTION, user_id, user_id, distribution_id, group_id
     )
@@ -262,7 +326,23 @@ async def basket(
             dist[key] = value
     order = order if order["id"] is not None else None
     order_id = order["id"] if order else None
-    rows = await fetch(Product, _PAGE_PRODUCTS, distribution_id, order_id, True)
+    moment = now()
+    shelves, closed_shelves = (None, {}) if whole else await _shelves(distribution_id, dist, moment)
+    if shelves is None:
+        rows = await fetch(Product, _PAGE_PRODUCTS, distribution_id, order_id, True)
+    else:
+        ids = [] if order or not guest else sorted(guest)
+        opened = [
+            (s["catalog"], s["category"] or "")
+            for s in shelves
+            if section and sections.key_of(s) == section
+        ]
+        rows = await fetch(
+            Product,
+            _some_products_sql(len(ids), len(opened)),
+            *(distribution_id, order_id, True, *ids),
+            *(value for shelf in opened for value in shelf),
+        )
     in_order = {p["id"]: p.pop("line_quantity") for p in rows}  # not a column of the line
     quantities: dict[int, int] = {}
     if order:
@@ -271,24 +351,19 @@ async def basket(
         quantities = dict(guest)
     # A catalog whose own window is not open at this date is not offered; lines already in
     # the basket stay shown (and counted), but cannot change.
-    # Both are the catalog's (its dates, its window at this date): decided once per catalog.
-    moment = now()
-    closed: dict[int, str] = {}
-    offered: dict[int, bool] = {}  # catalog -> delivers that day and its window is open
+    offered, closed = _offered(rows, dist, moment)
     day = dist["starts_at"].astimezone(UTC).date()
-    for p in rows:
-        if p["catalog"] not in offered:
-            if p["catalog_opens_at"] or p["catalog_closes_at"]:
-                state = catalog_window(p, moment)
-                if state != "open":
-                    closed[p["catalog"]] = state
-            offered[p["catalog"]] = p["catalog"] not in closed and in_period(p, dist, day)
     products = [
         p
         for p in rows
         if offered[p["catalog"]]
         or (quantities.get(p["id"]) and p["catalog"] in closed and in_period(p, dist, day))
     ]
+    if shelves is not None:
+        # the basket's products of a closed catalog count in their section, as on the page
+        # of every product
+        closed = closed_shelves
+        shelves += [p for p in products if not offered[p["catalog"]]]
     vendors: list[dict] = []
     by_id: dict[int, dict] = {}
     for product in products:
@@ -309,4 +384,5 @@ async def basket(
         products=by_id,
         closed_catalogs=closed,
         access_ended_on=access_ended_on(dist.pop("access_until"), moment),
+        shelves=shelves,
     )

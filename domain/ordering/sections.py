@@ -3,9 +3,10 @@
 Up to `SECTIONED_ABOVE` products the page shows every line at once (a small shop's page,
 as it always was). Above, the first load carries the sections' headings and the member's
 basket only; a section's lines come when it is opened (or on a page of its own without
-JavaScript), and a search shows the matching products of every section. Whatever the
-view, the products are those of `baskets.basket` (its two queries): a section or a search
-is a choice among them, made here, never a query of its own.
+JavaScript), and a search shows the matching products of every section. The products are
+those of `baskets.basket`: every offered one for a small shop and a search; for a large
+shop's headings only its shelves (the products counted by catalog and category, so the
+first load does not read the catalogue) with the basket's products and an open section's.
 
 Sections: by category (a field of the product; the Escarcelle import fills it), the
 products without one under their producer's name; with no category at all, by catalog
@@ -31,8 +32,11 @@ WORDS_MAX = 8  # words of a search compared
 class Section:
     key: str  # in the section's address: letters, digits and dashes only
     title: str
-    products: list[dict] = field(default_factory=list)
+    products: list[dict] = field(default_factory=list)  # its lines, when they are read
     in_basket: int = 0  # products of the section in the member's basket
+    count: int = 0  # its products
+    # What it is made of: products, or shelves (`baskets.basket`'s counts, `n` each).
+    items: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -77,7 +81,7 @@ def _by_catalog(products: list[dict]) -> list[Section]:
             if len(catalogs_of[p["vendor_id"]]) > 1 and p["vendor_name"]:
                 title = f"{p['vendor_name']} – {p['catalog_name']}"
             found[key] = Section(key, title)
-        found[key].products.append(p)
+        found[key].items.append(p)
     return sorted(found.values(), key=lambda s: (fold(s.title), s.key))
 
 
@@ -87,13 +91,38 @@ def _runs(products: list[dict]) -> list[Section]:
     for n, start in enumerate(range(0, len(ordered), RUN), start=1):
         run = ordered[start : start + RUN]
         title = f"{_short(run[0]['name'])} – {_short(run[-1]['name'])}"
-        runs.append(Section(f"n{n}", title, run))
+        runs.append(Section(f"n{n}", title, items=run))
     return runs
 
 
+def in_runs(items: list[dict]) -> bool:
+    """A shop of one catalog without categories: its sections are runs of its products in
+    alphabetical order, which only its products' names can make (not its shelves)."""
+    return len({i["catalog"] for i in items}) <= 1 and not any(
+        _slug(i["category"] or "") for i in items
+    )
+
+
 def sections_of(products: list[dict]) -> list[Section]:
-    """The page's products in sections (see the module's docstring), each product in one.
-    The work per product is a dictionary look-up: a category's key is worked out once per
+    """The page's products in sections (see the module's docstring), each product in one,
+    with its lines."""
+    found = _grouped(products)
+    for s in found:
+        s.products, s.count = s.items, len(s.items)
+    return found
+
+
+def headings_of(items: list[dict]) -> list[Section]:
+    """The sections made of shelves (a catalog's products of one category, `n` of them) and
+    of single products: the same as `sections_of` the products they count, lines apart."""
+    found = _grouped(items)
+    for s in found:
+        s.count = sum(i.get("n", 1) for i in s.items)
+    return found
+
+
+def _grouped(products: list[dict]) -> list[Section]:
+    """The work per item is a dictionary look-up: a category's key is worked out once per
     distinct spelling of it (a shop has a few, for hundreds of products)."""
     categories: dict[str, Section] = {}
     section_of_category: dict[str | None, Section | None] = {}
@@ -114,7 +143,7 @@ def sections_of(products: list[dict]) -> list[Section]:
         if found is None:
             rest.append(p)
         else:
-            found.products.append(p)
+            found.items.append(p)
     if categories:
         named = sorted(categories.values(), key=lambda s: (fold(s.title), s.key))
         return named + _by_catalog(rest)
@@ -145,25 +174,53 @@ def search(products: list[dict], query: str) -> list[dict]:
     return found
 
 
+def key_of(product: dict) -> str:
+    """The key of a product's section, but in a shop of runs (`in_runs`)."""
+    slug = _slug(product["category"] or "")
+    return f"c-{slug}" if slug else f"k{product['catalog']}"
+
+
+def _headings(
+    products: list[dict], quantities: dict[int, int], shelves: list[dict] | None
+) -> list[Section]:
+    """The sections, each with the number of its products in the basket. `shelves`: what
+    `baskets.basket` counted instead of reading every product (None: `products` are all)."""
+    if shelves is None:
+        found = sections_of(products)
+        for s in found:
+            s.in_basket = sum(1 for p in s.products if quantities.get(p["id"]))
+        return found
+    found = headings_of(shelves)
+    by_key = {s.key: s for s in found}
+    for p in products:
+        s = by_key.get(key_of(p))
+        if s is not None:
+            if quantities.get(p["id"]):
+                s.in_basket += 1
+            s.products.append(p)  # the basket's, and the open section's that were read
+    return found
+
+
 def view(
     products: list[dict],
     quantities: dict[int, int],
     *,
     section: str | None = None,
     query: str | None = None,
+    shelves: list[dict] | None = None,
 ) -> View:
     """The page for these products (those of `baskets.basket`, in its order): every line for
     a small shop, else the sections' headings, with one open (`section`, its key) or the
-    results of a search (`query`, which wins)."""
+    results of a search (`query`, which wins, and needs every product: no `shelves`)."""
     basket = [p for p in products if quantities.get(p["id"])]
-    if len(products) <= SECTIONED_ABOVE:
+    if shelves is None and len(products) <= SECTIONED_ABOVE:
         return View(False, [], basket)
-    sections = sections_of(products)
-    for s in sections:
-        s.in_basket = sum(1 for p in s.products if quantities.get(p["id"]))
+    sections = _headings(products, quantities, shelves)
     shown = View(True, sections, basket)
     kept = " ".join((query or "").split())[:QUERY_MAX]
     if kept and fold(kept):
+        if shelves is not None:
+            raise ValueError("a search reads every product")
         found = search(products, kept)
         shown.query, shown.found, shown.results = kept, len(found), found[:RESULTS_SHOWN]
     elif section:
@@ -172,9 +229,8 @@ def view(
     return shown
 
 
-def section_of(products: list[dict], quantities: dict[int, int], key: str) -> Section | None:
+def section_of(
+    products: list[dict], quantities: dict[int, int], key: str, shelves: list[dict] | None = None
+) -> Section | None:
     """One section of the page (its htmx fragment), or None."""
-    found = next((s for s in sections_of(products) if s.key == key), None)
-    if found is not None:
-        found.in_basket = sum(1 for p in found.products if quantities.get(p["id"]))
-    return found
+    return next((s for s in _headings(products, quantities, shelves) if s.key == key), None)

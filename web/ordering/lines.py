@@ -170,7 +170,13 @@ def page_context(
     errors = errors or {}
     editable = basket.state == "open" and basket.access_ended_on is None
     quantities = basket.quantities
-    view = sections.view(list(basket.products.values()), quantities, section=section, query=q)
+    view = sections.view(
+        list(basket.products.values()),
+        quantities,
+        section=section,
+        query=q,
+        shelves=basket.shelves,
+    )
     found = {"view": view, "editable": editable, "url": url, "errors": errors}
     if not view.sectioned:
         groups = [v["products"] for v in basket.vendors]

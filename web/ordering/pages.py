@@ -104,10 +104,16 @@ def _page_url(request: Request, distribution_id: int) -> str:
     return f"/g/{request.state.group['slug']}/commandes/{distribution_id}"
 
 
-async def _basket(request: Request, distribution_id: int) -> tuple[baskets.Basket, int | None]:
+async def _basket(
+    request: Request, distribution_id: int, *, whole: bool = True, section: str | None = None
+) -> tuple[baskets.Basket, int | None]:
+    """`whole=False`: a large shop's page may read its shelves, the basket's products and
+    those of `section` only (baskets.basket)."""
     user_id = _orderer(request)
     guest = _guest_basket(request, distribution_id) if user_id is None else None
-    basket = await baskets.basket(request.state.group["id"], distribution_id, user_id, guest)
+    basket = await baskets.basket(
+        request.state.group["id"], distribution_id, user_id, guest, whole=whole, section=section
+    )
     if basket is None:
         raise NotFoundException("Distribution introuvable.")
     return basket, user_id
@@ -125,7 +131,8 @@ async def _page(
     """The ordering page; `ask_names`: first the names form, if orders are open and the
     person ordering never gave their names. A large shop's: `section` open, or `q` searched."""
     group = request.state.group
-    basket, user_id = await _basket(request, distribution_id)
+    # A search reads every product; the headings and a section, a large shop's shelves.
+    basket, user_id = await _basket(request, distribution_id, whole=bool(q), section=section)
     url = _page_url(request, distribution_id)
     if ask_names and user_id is not None and basket.state == "open" and names_needed(request):
         return redirect(request, names_url(url + view_query(section, q)))

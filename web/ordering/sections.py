@@ -1,6 +1,6 @@
 """A large shop's ordering page, its fragments (domain/ordering/sections.py): a section's
 lines when its heading is opened, and the search's results as the member types. Both are
-GETs of the page's two queries (the same as the page's, whatever the number of products or
+GETs of the page's queries (the same as the page's, whatever the number of products or
 sections); without htmx they lead to the page showing the same (?section=…, ?q=…).
 
 They carry the member's quantities: `Cache-Control: private, no-cache` (no shared cache
@@ -51,8 +51,10 @@ async def section_lines(request: Request, slug: str, distribution_id: int, secti
     url = _page_url(request, distribution_id)
     if not request.htmx:
         return redirect(request, url + view_query(section, None))
-    basket, _ = await _basket(request, distribution_id)
-    found = sections.section_of(list(basket.products.values()), basket.quantities, section)
+    basket, _ = await _basket(request, distribution_id, whole=False, section=section)
+    found = sections.section_of(
+        list(basket.products.values()), basket.quantities, section, basket.shelves
+    )
     if found is None:
         raise NotFoundException("Ce rayon n'existe plus : rechargez la page.")
     editable = basket.state == "open" and basket.access_ended_on is None

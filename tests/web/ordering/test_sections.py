@@ -347,3 +347,77 @@ async def test_hostile_searches_never_fail(client, query):
         assert "<script>alert" not in answer.text
     section = await fragment(client, f"{world['url']}/rayons/{quote(query[:50], safe='')}")
     assert section.status_code in (404, 400)
+
+
+def _headings(view) -> list[tuple]:
+    return [(s.key, s.title, s.count, s.in_basket) for s in view.sections]
+
+
+@pytest.mark.parametrize("guest", [False, True])
+async def test_the_shelves_give_the_headings_and_sections_that_every_product_gives(guest):
+    """The first load and a section read the shelves, the basket's products and the
+    section's (baskets.basket(whole=False)): the same headings, counts and lines as the page
+    that reads every product, for categories spelt apart, products without one in two
+    catalogs of one producer and one of another, a catalog closed with a product in the
+    basket, one out of season, and a member's basket or a visitor's."""
+    from datetime import timedelta
+
+    from domain.kernel.clock import now
+    from domain.ordering import baskets
+    from domain.tables import CatalogDistribution
+
+    admin = await make_user("admin@example.org")
+    world = await make_distribution_world(
+        admin, products=40, categories=["Pâtes et riz", "pates et riz ", "Thé", "   "]
+    )
+    group, dist = world["group"]["id"], world["distribution"]
+    ferme, fournil = world["vendor"], await build.producer(group, "Fournil")
+    fruits = await build.catalog(group, ferme, "Fruits", delivers=[dist])
+    pains = await build.catalog(group, fournil, "Pains", delivers=[dist])
+    closed = await build.catalog(group, fournil, "Brioches", delivers=[dist])
+    late = await build.catalog(
+        group, fournil, "Galettes", delivers=[dist], starts_on=now().date() + timedelta(days=400)
+    )
+    made = {
+        c: await build.products(c, 15, name=f"{c}-{{i:02d}}", categories=cats)
+        for c, cats in ((fruits, ["Thé", ""]), (pains, ()), (closed, ["Thé"]), (late, ["Thé"]))
+    }
+    await CatalogDistribution.update({CatalogDistribution.orders_close_at: now()}).where(
+        CatalogDistribution.catalog == closed
+    )
+    chosen = [world["products"][3], world["products"][35], made[fruits][14], made[closed][2]]
+    chosen += [made[pains][0], made[late][1]]
+    user = None
+    if guest:
+        lines = dict.fromkeys(chosen, 2)
+    else:
+        user = await member_of(world, "m@example.org")
+        await build.order(user, dist, dict.fromkeys(chosen, 2), state="draft")
+        lines = None
+
+    whole = await baskets.basket(group, dist, user, lines)
+    every = sections.view(list(whole.products.values()), whole.quantities)
+    keys = [s.key for s in every.sections]
+    assert len(keys) >= 5 and every.sectioned
+    for key in [None, *keys, "c-inconnu"]:
+        some = await baskets.basket(group, dist, user, lines, whole=False, section=key)
+        assert some.shelves is not None and len(some.products) < len(whole.products)
+        assert (some.quantities, some.total_cents) == (whole.quantities, whole.total_cents)
+        assert some.closed_catalogs == whole.closed_catalogs
+        shown = sections.view(
+            list(some.products.values()), some.quantities, section=key, shelves=some.shelves
+        )
+        expected = sections.view(list(whole.products.values()), whole.quantities, section=key)
+        assert _headings(shown) == _headings(expected)
+        assert [p["id"] for p in shown.basket] == [p["id"] for p in expected.basket]
+        assert [p["id"] for p in shown.shown] == [p["id"] for p in expected.shown], key
+        assert shown.unknown_section == expected.unknown_section
+        if key:
+            found = sections.section_of(
+                list(some.products.values()), some.quantities, key, some.shelves
+            )
+            wanted = sections.section_of(list(whole.products.values()), whole.quantities, key)
+            assert (found is None) == (wanted is None)
+            if found:
+                assert [p["id"] for p in found.products] == [p["id"] for p in wanted.products]
+                assert (found.count, found.in_basket) == (wanted.count, wanted.in_basket)
