@@ -30,8 +30,9 @@ def line_of(page: str, product_id: int) -> str:
 async def test_a_tap_and_the_page_cost_a_few_statements_whatever_the_shop(client):
     """The guard (moves, session and user, group and roles) then, on PostgreSQL, the "+"
     in two statements and the page in three (its shelves, counted to choose its form);
-    SQLite runs the same rules statement by statement. The same count with 20 and 60 products (a small shop's page, every line:
-    the sectioned page of a larger one is counted below)."""
+    SQLite runs the same rules statement by statement. The same count with 20 and 60
+    products (a small shop's page, every line: the sectioned page of a larger one is
+    counted below)."""
     admin = await make_user("admin@example.org")
     counts = {}
     for n in (20, 60):
