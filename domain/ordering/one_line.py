@@ -12,7 +12,13 @@ the change's transaction, whatever the line, the basket or the shop.
    new quantity (relative or absolute), within the maxima, moves the stock by the
    difference with a conditional UPDATE (never below zero, whatever other members do at
    the same time), upserts or deletes the line and sets the order's total; or changes
-   nothing and says why.
+   nothing and says why. A validated order's change also takes the member's account lock
+   there (after the stock, where `ledger.follow` takes it) and returns the order's lines
+   for the recap mail.
+3. A validated order only: `_FOLLOW_AND_RECAP` (`_FOLLOW` without a recap), its debt
+   (`payments.one_debt`, reading the account as the lock left it) and its recap mail
+   rewritten or started (`outbox.GROUPED`), one statement; `ledger.follow` after it for an
+   order with basket lines. A "+" of a validated order: 3 statements, a draft's 2.
 
 A beneficiary whose access to the grocery has ended (the membership's
 `escarcelle_access_until`, read by `_LOCK`) is refused before `_WRITE`.
