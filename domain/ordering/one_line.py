@@ -12,7 +12,13 @@ the change's transaction, whatever the line, the basket or the shop.
    new quantity (relative or absolute), within the maxima, moves the stock by the
    difference with a conditional UPDATE (never below zero, whatever other members do at
    the same time), upserts or deletes the line and sets the order's total; or changes
-   nothing and says why.
+   nothing and says why. A validated order's change also takes the member's account lock
+   there (after the stock, where `ledger.follow` takes it) and returns the order's lines
+   for the recap mail.
+3. A validated order only: `_FOLLOW_AND_RECAP` (`_FOLLOW` without a recap), its debt
+   (`payments.one_debt`, reading the account as the lock left it) and its recap mail
+   rewritten or started (`outbox.GROUPED`), one statement; `ledger.follow` after it for an
+   order with basket lines. A "+" of a validated order: 3 statements, a draft's 2.
 
 A beneficiary whose access to the grocery has ended (the membership's
 `escarcelle_access_until`, read by `_LOCK`) is refused before `_WRITE`.
@@ -27,6 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC
 
+from domain import outbox
 from domain.database import fetch
 from domain.idempotency import KEY_MAX
 from domain.kernel.clock import now
@@ -41,6 +48,7 @@ from domain.ordering import (
     minimums,
     not_enough,
     parse_quantity,
+    recap,
     window_state,
 )
 from domain.ordering.baskets import (
@@ -49,8 +57,8 @@ from domain.ordering.baskets import (
     in_period,
     orderable_sql,
 )
-from domain.ordering.recap import RECAP_KIND, queue_recap
-from domain.payments import ledger
+from domain.ordering.recap import RECAP_KIND, lines_json
+from domain.payments import ledger, one_debt
 from domain.tables import Order, Subscription
 
 _P = "product_"
@@ -89,9 +97,12 @@ _LOCK = (  # constant text, every value a parameter
 
 # Parameters: order, product (the line); absolute quantity, relative step; maximum of the
 # product, MAX_QUANTITY; product (the stock, twice); order, product (the deletion);
-# order, product, price, subscription (the line); order, product, price, now, order.
-_WRITE = (
-    "WITH old AS (SELECT COALESCE((SELECT quantity FROM order_line"
+# order, product, price, subscription (the line); order, product, price, now, order; the
+# account's lock key, the order is validated (its debt follows: the account locked, after
+# the stock, as `ledger.follow` locks it); the recap is wanted, order, product, group (the
+# order's lines as they now are, for the recap mail).
+_WRITE = (  # constant text, every value a parameter
+    "WITH old AS (SELECT COALESCE((SELECT quantity FROM order_line"  # noqa: S608
     ' WHERE "order" = {} AND product = {}), 0) AS q),'
     " want AS (SELECT q AS old, CASE WHEN {}::int IS NOT NULL THEN {}::int"
     " ELSE GREATEST(0, q + {}::int) END AS new FROM old),"
@@ -110,14 +121,28 @@ _WRITE = (
     " SELECT {}::int, {}::int, ok.new, {}::int, {}::int FROM ok"
     " WHERE ok.new > 0 AND EXISTS (SELECT 1 FROM go)"
     ' ON CONFLICT ("order", product) DO UPDATE SET quantity = EXCLUDED.quantity,'
-    " unit_price_cents = EXCLUDED.unit_price_cents RETURNING id),"
+    " unit_price_cents = EXCLUDED.unit_price_cents"
+    " RETURNING id, product, quantity, unit_price_cents),"
     " total AS (UPDATE member_order SET total_cents ="
     " (SELECT COALESCE(SUM(quantity::bigint * unit_price_cents), 0) FROM order_line"
     ' WHERE "order" = {} AND product <> {}) + (SELECT new FROM ok)::bigint * {},'
-    " updated_at = {} WHERE id = {} AND EXISTS (SELECT 1 FROM go) RETURNING total_cents)"
+    " updated_at = {} WHERE id = {} AND EXISTS (SELECT 1 FROM go) RETURNING total_cents),"
+    " account AS (SELECT pg_advisory_xact_lock({}::bigint) FROM go WHERE {}::bool)"
     " SELECT old, new, EXISTS (SELECT 1 FROM go) AS changed,"
-    " (SELECT stock FROM taken) AS stock_left, (SELECT total_cents FROM total) AS total"
-    " FROM want"
+    " (SELECT stock FROM taken) AS stock_left, (SELECT total_cents FROM total) AS total,"
+    " (SELECT count(*) FROM account) AS locked, CASE WHEN {}::bool THEN "
+    + lines_json(
+        '(SELECT id, product, quantity, unit_price_cents FROM order_line WHERE "order" = {}'
+        " AND product <> {} UNION ALL SELECT id, product, quantity, unit_price_cents FROM line)"
+    )
+    + " END AS recap_lines FROM want"
+)
+# After `_WRITE` locked the account: the validated order's debt follows it (`one_debt`),
+# with its recap mail (`outbox.GROUPED`) or without (none wanted).
+_FOLLOW = f"WITH {one_debt.FOLLOW_ORDER} SELECT {one_debt.FOLLOWED} AS followed"
+_FOLLOW_AND_RECAP = (
+    f"WITH {one_debt.FOLLOW_ORDER}, {outbox.GROUPED}"
+    f" SELECT {one_debt.FOLLOWED} AS followed, {outbox.GROUPED_ID} AS mail_id"
 )
 _LINE = (
     'SELECT (SELECT quantity FROM order_line WHERE "order" = {} AND product = {}) AS q,'
@@ -191,6 +216,28 @@ def _product(row: dict) -> dict | None:
     return {name: row[f"{_P}{name}"] for _, name in PRODUCT_COLUMNS}
 
 
+async def _follow(order_id: int, user_id: int, row: dict, ctx, lines: list[dict] | None):
+    """The validated order's debt follows it and, `lines` given, its recap is rewritten:
+    one statement; `ledger.follow` after it for an order with basket lines."""
+    debt = one_debt.args(order_id)
+    mail_ids = []
+    if lines is None:
+        [done] = await fetch(Order, _FOLLOW, *debt)
+    else:
+        recipient = {
+            "email": row["recap_email"],
+            "first_name": row["recap_first_name"],
+            "group_name": row["group_name"],
+            "group_slug": row["group_slug"],
+        }
+        mail = recap.mail(order_id, user_id, row, ctx, recipient, lines)
+        [done] = await fetch(Order, _FOLLOW_AND_RECAP, *debt, *await outbox.grouped_args(**mail))
+        mail_ids = [done["mail_id"]]
+    if not done["followed"]:
+        await ledger.follow([order_id])
+    return mail_ids
+
+
 async def change_line(
     *,
     user_id: int,
@@ -233,6 +280,8 @@ async def change_line(
         subscription_id = None
         if row["group_kind"] == "amap" and ((step or 0) > 0 or (qty or 0) > 0):
             subscription_id = await subscription_for(user_id, product, row)
+        validated = order_state == "validated"
+        recap_wanted = validated and ctx is not None and not row["recap_opted_out"]
         [done] = await fetch(
             Order,
             _WRITE,
@@ -240,27 +289,21 @@ async def change_line(
             *(product["max_per_order"], MAX_QUANTITY, product_id, product_id),
             *(order_id, product_id, order_id, product_id, product["price_cents"]),
             *(subscription_id, order_id, product_id, product["price_cents"], moment, order_id),
+            *(ledger.account_key(group_id, user_id), validated),
+            *(recap_wanted, order_id, product_id, group_id),
         )
         if done["changed"]:
             result = LineResult(
                 product, done["new"], done["total"], order_state, done["stock_left"]
             )
-            if order_state == "validated":
+            if validated:
                 if done["new"] < done["old"] and row["group_kind"] == "amap":
                     # A contract's minimums: refused, the transaction rolls the change back.
                     await minimums.check(
                         order_id, lowered=[product["catalog"]], product_id=product_id
                     )
-                await ledger.follow([order_id])  # its debt follows the validated order
-            if order_state == "validated" and ctx is not None:
-                recipient = {
-                    "email": row["recap_email"],
-                    "first_name": row["recap_first_name"],
-                    "group_name": row["group_name"],
-                    "group_slug": row["group_slug"],
-                    "opted_out": row["recap_opted_out"],
-                }
-                mail_ids = await queue_recap(order_id, user_id, row, ctx, recipient)
+                lines = recap.decoded_lines(done["recap_lines"]) if recap_wanted else None
+                mail_ids = await _follow(order_id, user_id, row, ctx, lines)
         elif done["new"] == done["old"]:  # a − at zero, the quantity it already is
             result = LineResult(
                 product, done["old"], row["order_total"], order_state, product["stock"]

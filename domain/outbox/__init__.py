@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from piccolo.columns.combination import WhereRaw
 from piccolo.query.functions.aggregate import Count
 
-from domain.database import insert_many
+from domain.database import fetch, insert_many, is_sqlite
 from domain.kernel import clock
 from domain.outbox import kinds
 from domain.outbox.rendering import render
@@ -331,7 +331,27 @@ async def due_ids(
     return [row["id"] for row in rows]
 
 
-async def queue_grouped(
+_COLUMNS = [c for c in OutboxMail._meta.columns if not c._meta.primary_key]
+# A grouped mail as CTEs of a statement (a caller may add its own, as the "+" of a
+# validated order does with its debt): the burst's pending mail rewritten and pushed back
+# (`grouped_up`), else a new one (`grouped_new`), one round trip. A mail being taken by a
+# worker at that moment is not pending any more once its claim commits: the UPDATE skips
+# it and the INSERT starts the next mail, as the two statements did. Parameters:
+# `grouped_args`; the caller selects GROUPED_ID.
+GROUPED = (
+    "grouped_up AS (UPDATE outbox_mail SET to_addr = {}, subject = {}, body_text = {},"  # noqa: S608 - column names only
+    " body_html = {}, send_after = {} WHERE key LIKE {} AND state = 'pending' AND kind = {}"
+    " RETURNING id), grouped_new AS (INSERT INTO outbox_mail ("
+    + ", ".join(f'"{c._meta.db_column_name}"' for c in _COLUMNS)
+    + ") SELECT "
+    + ", ".join("{}" for _ in _COLUMNS)
+    + " WHERE NOT EXISTS (SELECT 1 FROM grouped_up) RETURNING id)"
+)
+GROUPED_ID = "(SELECT id FROM grouped_up UNION ALL SELECT id FROM grouped_new LIMIT 1)"
+_GROUPED = f"WITH {GROUPED} SELECT {GROUPED_ID} AS id"
+
+
+async def _grouped_row(
     *,
     key_prefix: str,
     kind: str,
@@ -342,37 +362,62 @@ async def queue_grouped(
     ctx: MailContext | None = None,
     instance: str = "main",
     user: int | None = None,
-) -> int | None:
-    """A mail that stands for a burst of changes (an order recap): while one is still
-    waiting, it is rewritten and pushed back; once it is taken, the next change starts a
-    new one. Returns the id of the row to (re)enqueue."""
+) -> OutboxMail:
+    """The mail of a burst rendered: the row a new one would be (its key: the prefix and a
+    random part)."""
     import secrets
 
     if ctx is not None:
         instance, context = ctx.instance, {"site_name": ctx.site_name} | context
-    subject, text, html = render(template, context, kind)
+    rendered = render(template, context, kind)
+    row = _row(f"{key_prefix}:{secrets.token_hex(8)}", kind, instance, to, rendered)
+    row.send_after = send_after
+    row.user = user if user is not None else await _user_for(to)
+    return row
+
+
+def _pending_of(row: OutboxMail):
+    """The burst's mail still waiting: same kind, same key prefix."""
+    prefix = row.key.rpartition(":")[0]
+    return (
+        OutboxMail.key.like(f"{prefix}:%")
+        & (OutboxMail.state == "pending")
+        & (OutboxMail.kind == row.kind)
+    )
+
+
+_REWRITTEN = (OutboxMail.to_addr, OutboxMail.subject, OutboxMail.body_text)
+_REWRITTEN += (OutboxMail.body_html, OutboxMail.send_after)
+
+
+async def grouped_args(**mail) -> tuple:
+    """GROUPED's parameters (`mail`: `queue_grouped`'s)."""
+    row = await _grouped_row(**mail)
+    prefix = row.key.rpartition(":")[0]
+    return (
+        *(getattr(row, c._meta.name) for c in _REWRITTEN),
+        f"{prefix}:%",
+        row.kind,
+        *(getattr(row, c._meta.name) for c in _COLUMNS),
+    )
+
+
+async def queue_grouped(**mail) -> int | None:
+    """A mail that stands for a burst of changes (an order recap): while one is still
+    waiting, it is rewritten and pushed back; once it is taken, the next change starts a
+    new one. Returns the id of the row to (re)enqueue. `mail`: key_prefix, kind, to,
+    template, context, send_after, and ctx, instance, user (found from `to` if None)."""
+    if not is_sqlite():
+        [found] = await fetch(OutboxMail, _GROUPED, *await grouped_args(**mail))
+        return found["id"]
+    row = await _grouped_row(**mail)
     rows = (
-        await OutboxMail.update(
-            {
-                OutboxMail.to_addr: to,
-                OutboxMail.subject: subject,
-                OutboxMail.body_text: text,
-                OutboxMail.body_html: html,
-                OutboxMail.send_after: send_after,
-            }
-        )
-        .where(
-            OutboxMail.key.like(f"{key_prefix}:%")
-            & (OutboxMail.state == "pending")
-            & (OutboxMail.kind == kind)
-        )
+        await OutboxMail.update({c: getattr(row, c._meta.name) for c in _REWRITTEN})
+        .where(_pending_of(row))
         .returning(OutboxMail.id)
     )
     if rows:
         return rows[0]["id"]
-    row = _row(f"{key_prefix}:{secrets.token_hex(8)}", kind, instance, to, (subject, text, html))
-    row.send_after = send_after
-    row.user = user if user is not None else await _user_for(to)
     rows = await OutboxMail.insert(row).returning(OutboxMail.id)
     return rows[0]["id"]
 

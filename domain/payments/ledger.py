@@ -49,14 +49,18 @@ LOCK_SPACE = 1 << 62  # advisory lock keys of accounts: (group << 31 | user) in 
 # ---- accounts, locked ------------------------------------------------------------------
 
 
+def account_key(group_id: int, user_id: int) -> int:
+    """The advisory lock key of a (group, user) account (PostgreSQL)."""
+    return LOCK_SPACE | (group_id << 31) | user_id
+
+
 async def lock_accounts(accounts: Iterable[tuple[int, int]]) -> None:
     """(group, user) accounts locked until the transaction ends, in one order (no
     deadlock between two writers taking several)."""
     if is_sqlite():
         return
     for group_id, user_id in sorted(set(accounts)):
-        key = LOCK_SPACE | (group_id << 31) | user_id
-        await Operation.raw("SELECT pg_advisory_xact_lock({})", key)
+        await Operation.raw("SELECT pg_advisory_xact_lock({})", account_key(group_id, user_id))
 
 
 async def claim_key(key: str | None, user_id: int | None) -> bool:
